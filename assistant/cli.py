@@ -1,0 +1,248 @@
+"""`precedent`: a thin command line over the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+app = typer.Typer(help="Precedent: have we done work like this? Answers from your own project documents, cited.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console(stderr=True)
+out = Console()
+
+
+def _engine():
+    from assistant.engine import get_engine
+    from assistant.store import StoreUnavailable
+
+    try:
+        return get_engine()
+    except StoreUnavailable as e:
+        console.print(f"[red]Store unavailable:[/red] {e}")
+        raise typer.Exit(2)
+
+
+def _filters(client, project, date_from, date_to, fmt, doc_type, as_user):
+    from assistant.access import groups_for_user
+    from assistant.models import Filters
+
+    return Filters(client=client, project=project, date_from=date_from, date_to=date_to, format=fmt,
+                   doc_type=doc_type, groups=groups_for_user(as_user))
+
+
+@app.command()
+def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (recursive)."),
+           prune: bool = typer.Option(False, help="Remove documents whose files are gone from these folders."),
+           groups: Optional[str] = typer.Option(None, help="Comma-separated access groups for these documents."),
+           as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+           if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing if the store already has documents.")):
+    """Ingest files and folders; unchanged files are skipped, changed ones replaced."""
+    eng = _engine()
+    if if_empty and eng.store.stats()["documents"] > 0:
+        console.print(f"Store already has {eng.store.stats()['documents']} documents; skipping ingest.")
+        return
+    for p in paths:
+        if not p.exists():
+            console.print(f"[red]No such file or folder:[/red] {p}")
+            raise typer.Exit(2)
+    ing = eng.ingestor()
+    group_list = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
+    with Progress(TextColumn("[bold]Ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, disable=as_json or not console.is_terminal) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done, total, source, status):
+            bar.update(task, completed=done, total=total, description=f"{status}: {source}"[-60:])
+            if status == "failed":
+                pass
+
+        report = ing.ingest_paths(paths, groups=group_list, prune=prune, progress=progress)
+    if as_json:
+        data = report.model_dump(exclude={"results", "new_chunks"})
+        out.print_json(json.dumps(data))
+    else:
+        for f in report.failed:
+            console.print(f"[red]FAILED[/red] {f.source}: {f.error}")
+        console.print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                      f"deleted {report.deleted}, failed {len(report.failed)} — store: {report.documents} documents, "
+                      f"{report.chunks} chunks ({report.seconds:.1f} s)")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(question: str = typer.Argument(..., help="Your question, in plain words."),
+        as_json: bool = typer.Option(False, "--json", help="Print the Answer as JSON."),
+        client: Optional[str] = typer.Option(None), project: Optional[str] = typer.Option(None),
+        date_from: Optional[str] = typer.Option(None, "--from", help="ISO date"),
+        date_to: Optional[str] = typer.Option(None, "--to", help="ISO date"),
+        fmt: Optional[str] = typer.Option(None, "--format"), doc_type: Optional[str] = typer.Option(None),
+        as_user: Optional[str] = typer.Option(None, "--as", help="Answer as this user (their groups apply)."),
+        no_llm: bool = typer.Option(False, "--no-llm", help="Use the extractive answerer even if an LLM is set.")):
+    """Ask one question and get a cited answer."""
+    eng = _engine()
+    f = _filters(client, project, date_from, date_to, fmt, doc_type, as_user)
+    if as_json:
+        a = eng.ask(question, filters=f, use_llm=False if no_llm else None)
+        out.print_json(a.model_dump_json())
+        return
+    _print_stream(eng.ask_stream(question, filters=f, use_llm=False if no_llm else None))
+
+
+def _print_stream(events):
+    from assistant.models import Answer
+
+    answer = None
+    for ev in events:
+        if isinstance(ev, Answer):
+            answer = ev
+        else:
+            sys.stdout.write(ev)
+            sys.stdout.flush()
+    sys.stdout.write("\n")
+    if answer:
+        if answer.notice:
+            console.print(f"[yellow]{answer.notice}[/yellow]")
+        if answer.citations:
+            out.print("\n[bold]Sources[/bold]")
+            for c in answer.citations:
+                loc = f" ({c.location})" if c.location else ""
+                out.print(f"[{c.n}] {c.source}{loc}{', ' + c.date if c.date else ''}", markup=False, highlight=False)
+    return answer
+
+
+@app.command()
+def chat(as_user: Optional[str] = typer.Option(None, "--as", help="Chat as this user.")):
+    """A conversation in the terminal; follow-up questions use the history. Ctrl-D or 'exit' ends it."""
+    from assistant.models import Turn
+
+    eng = _engine()
+    f = _filters(None, None, None, None, None, None, as_user)
+    history: list[Turn] = []
+    console.print("Ask about past work. Type 'new' to start over, 'exit' to quit.")
+    while True:
+        try:
+            q = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if q in ("exit", "quit"):
+            break
+        if q == "new":
+            history = []
+            continue
+        if not q:
+            continue
+        a = _print_stream(eng.ask_stream(q, history=history, filters=f))
+        history.append(Turn(question=q, answer=a))
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")):
+    """Backends in use, document and chunk counts, and whether the LLM answers."""
+    from assistant.settings import get_settings
+    from assistant.store import StoreUnavailable, describe_store
+
+    s = get_settings()
+    try:
+        from assistant.engine import get_engine
+
+        st = get_engine().status()
+        ok = st["store"]["reachable"]
+        if not ok:
+            st["store"]["error"] = f"{describe_store(s)} does not answer"
+    except StoreUnavailable as e:
+        st = {"store": {"kind": "server" if s.chroma_url else "embedded", "location": s.chroma_url or str(s.store_dir),
+                        "reachable": False, "error": str(e)},
+              "answerer": "llm" if s.llm_enabled else "extractive"}
+        ok = False
+    if as_json:
+        out.print_json(json.dumps(st))
+    else:
+        store = st["store"]
+        out.print(f"Store:    {store['kind']} ({store['location']}) — {'reachable' if store['reachable'] else 'UNREACHABLE'}")
+        if store.get("error"):
+            out.print(f"          {store['error']}", markup=False)
+        if "documents" in st:
+            out.print(f"Content:  {st['documents']} documents, {st['chunks']} chunks")
+        if "embedder" in st:
+            out.print(f"Embedder: {st['embedder']}")
+        llm = st.get("llm", {})
+        line = f"Answerer: {st['answerer']}"
+        if llm.get("enabled"):
+            line += f" ({llm.get('model')} at {llm.get('base_url') or 'api.openai.com'}: " \
+                    f"{'reachable' if llm.get('reachable') else 'NOT reachable — ' + str(llm.get('detail'))})"
+        out.print(line, markup=False)
+    if not ok:
+        raise typer.Exit(2)
+
+
+@app.command()
+def delete(source: str = typer.Argument(..., help="The document's source path as shown by `precedent docs`.")):
+    """Remove one document from the store."""
+    eng = _engine()
+    doc = eng.store.document_by_source(source)
+    if not doc:
+        console.print(f"[red]No document with source {source!r}[/red]")
+        raise typer.Exit(1)
+    eng.ingestor().delete(doc.id)
+    console.print(f"Deleted {source}")
+
+
+@app.command()
+def docs(as_json: bool = typer.Option(False, "--json"),
+         as_user: Optional[str] = typer.Option(None, "--as", help="List what this user may see.")):
+    """List the documents in the store."""
+    from assistant.access import groups_for_user
+
+    eng = _engine()
+    items = eng.store.documents(groups=groups_for_user(as_user))
+    if as_json:
+        out.print_json(json.dumps([d.model_dump(exclude={"original"}) for d in items]))
+        return
+    for d in items:
+        out.print(f"{d.source}\t{d.title}\t{d.project or '-'}\t{d.client or '-'}\t{d.date or '-'}\t{d.chunk_count}",
+                  markup=False, highlight=False)
+
+
+@app.command("eval")
+def eval_cmd(dataset: Path = typer.Option(..., help="JSONL dataset."),
+             ingest_dir: Optional[Path] = typer.Option(None, "--ingest", help="Ingest DIR into a fresh temporary store first."),
+             out_dir: Path = typer.Option(Path("runs/eval"), "--out", help="Where to write the report."),
+             baselines: bool = typer.Option(True, help="Also score dense-only and BM25-only retrieval."),
+             gate: Optional[Path] = typer.Option(None, help="Fail (exit 1) if a metric is below these thresholds (JSON)."),
+             limit: Optional[int] = typer.Option(None, help="Only the first N questions.")):
+    """Run an evaluation dataset and write answers.jsonl, report.json, report.md and charts."""
+    from evals.runner import run_eval
+
+    code = run_eval(dataset=dataset, ingest_dir=ingest_dir, out_dir=out_dir, baselines=baselines,
+                    thresholds=gate, limit=limit, console=console)
+    raise typer.Exit(code)
+
+
+@app.command()
+def bench(as_json: bool = typer.Option(False, "--json"),
+          sizes: str = typer.Option("1000,10000,100000", help="Store sizes (chunks) to time queries at."),
+          out_file: Path = typer.Option(Path("runs/bench.json"), "--out")):
+    """Measure embedder, ingest and query speed and memory."""
+    from evals.bench import run_bench
+
+    run_bench(sizes=[int(x) for x in sizes.split(",") if x], out_file=out_file, as_json=as_json)
+
+
+@app.command("export-feedback")
+def export_feedback(out_file: Path = typer.Option(Path("runs/feedback-rows.jsonl"), "--out")):
+    """Turn 👎 feedback from the app into draft dataset rows for a person to complete."""
+    from evals.feedback import export_rows
+
+    n = export_rows(out_file)
+    console.print(f"Wrote {n} draft rows to {out_file}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,237 @@
+"""The Python API: one Engine per process holds the embedder, the store and the answerers.
+
+    from assistant.engine import get_engine
+    answer = get_engine().ask("Have we built a permit system for a parks department?")
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from typing import Iterator
+
+from assistant.citations import check, cited_numbers
+from assistant.conversation import resolve
+from assistant.extractive import compose, wants_people
+from assistant.gate import Gate, key_terms
+from assistant.lexical import TermStats
+from assistant.models import Answer, Citation, Document, Filters, Retrieved, Source, Turn
+from assistant.retrieval import Mode, ProjectHit, Retriever, project_key, wants_recent
+from assistant.settings import Settings, get_settings
+from assistant.store import Store, describe_store
+
+log = logging.getLogger(__name__)
+
+# Document text that tries to instruct the assistant is kept out of the evidence.
+INJECTION = re.compile(r"\b(ignore|disregard|forget) (all |any |your |the |previous |prior |above )*(instructions|rules|prompt)|"
+                       r"\bsystem prompt\b|\byou are (now )?(an? )?(ai|assistant|chatbot|language model)\b|"
+                       r"\b(assistant|ai|chatbot|model)s?,? (must|should) (say|answer|respond|claim)\b|"
+                       r"\b(always|must) (answer|say|respond|reply) (yes|that)\b", re.I)
+
+History = list[Turn] | list[str] | list[dict] | None
+
+
+def _turns(history: History) -> list[Turn]:
+    out = []
+    for h in history or []:
+        if isinstance(h, Turn):
+            out.append(h)
+        elif isinstance(h, str):
+            out.append(Turn(question=h))
+        else:
+            out.append(Turn.model_validate(h))
+    return out
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None, store: Store | None = None, embeddings=None):
+        from assistant.embeddings import make_embeddings
+
+        self.settings = settings or get_settings()
+        self.embeddings = embeddings or make_embeddings(self.settings)
+        self.store = store or Store(self.settings, self.embeddings)
+        self.retriever = Retriever(self.store, self.embeddings, self.settings)
+        self.gate = Gate(TermStats(self.store.lexical))
+        self._projects: dict[str, list[Document]] = {}
+        self._projects_gen: object = None
+        self._llm = None
+        self._lock = threading.RLock()
+
+    # -- parts ------------------------------------------------------------------------------------
+    @property
+    def llm(self):
+        if self._llm is None and self.settings.llm_enabled:
+            from assistant.llm import LLMAnswerer
+
+            self._llm = LLMAnswerer(self.settings)
+        return self._llm
+
+    def ingestor(self):
+        from ingest.sync import Ingestor
+
+        return Ingestor(self.store, self.settings)
+
+    def project_docs(self, hit: ProjectHit, groups: list[str] | None = None) -> list[Document]:
+        with self._lock:
+            docs = self.store.documents()
+            gen = self.store.version
+            if gen != self._projects_gen:
+                self._projects = {}
+                for d in docs:
+                    self._projects.setdefault(project_key(d), []).append(d)
+                self._projects_gen = gen
+                self.gate.reset()
+        found = self._projects.get(hit.key, [])
+        if groups is not None:
+            found = [d for d in found if set(d.groups) & set(groups)]
+        return found or [d.document for d in hit.docs]
+
+    # -- asking -----------------------------------------------------------------------------------
+    def ask(self, question: str, history: History = None, filters: Filters | None = None,
+            mode: Mode = "hybrid", use_llm: bool | None = None) -> Answer:
+        answer = None
+        for event in self.ask_stream(question, history, filters, mode, use_llm):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, history: History = None, filters: Filters | None = None,
+                   mode: Mode = "hybrid", use_llm: bool | None = None) -> Iterator[str | Answer]:
+        """Yields text as it is written, then the final, checked Answer."""
+        t0 = time.perf_counter()
+        question = (question or "").strip()
+        if not question:
+            yield Answer(question="", answer="Please type a question.", abstained=True, reason="empty question")
+            return
+        turns = _turns(history)
+        resolved = resolve(question, turns)
+        f = (filters or Filters()).model_copy()
+        if resolved.focus_doc_ids:
+            f.doc_ids = resolved.focus_doc_ids
+        timings: dict[str, float] = {}
+        sources = [s for s in self.retriever.search(resolved.standalone, f, mode=mode, timings=timings)
+                   if not INJECTION.search(s.chunk.text)]
+        recent = wants_recent(question)
+        doc_hits = self.retriever.group_documents(sources, recent=recent)
+        projects = self.retriever.group_projects(doc_hits)
+        t1 = time.perf_counter()
+        timings["retrieval_ms"] = (t1 - t0) * 1000
+
+        matches, closest, verdicts = self._decide(resolved.standalone if not resolved.is_followup else turns[-1].question,
+                                                  projects, followup=bool(resolved.focus_doc_ids))
+        t2 = time.perf_counter()
+        groups = f.groups
+        missing = verdicts[0].missing if verdicts and not matches else None
+        answer = compose(question, matches, closest, lambda h: self.project_docs(h, groups), self.gate.idf,
+                         recent=recent, missing=missing)
+        answer.standalone_question = resolved.standalone
+        answer.reason = verdicts[0].reason if verdicts else "nothing retrieved"
+        if matches and verdicts:
+            answer.reason = "; ".join(f"{m.name}: {v.reason}" for m, v in zip(matches, verdicts[: len(matches)]))
+        answer.retrieved = [Retrieved(source=d.document.source, rank=i + 1, score=round(d.score, 5),
+                                      project=d.document.project) for i, d in enumerate(doc_hits[:20])]
+        text, removed, uncited = check(answer.answer, answer.citations)
+        answer.answer, answer.removed_citations, answer.uncited_sentences = text, removed, uncited
+        timings["compose_ms"] = (time.perf_counter() - t2) * 1000
+
+        llm_wanted = self.settings.llm_enabled if use_llm is None else use_llm
+        if llm_wanted and self.llm is not None and not answer.abstained:
+            yield from self._llm_answer(question, resolved.standalone, matches, answer)
+        else:
+            yield answer.answer
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        answer.timings = {k: round(v, 1) for k, v in timings.items()}
+        yield answer
+
+    def _decide(self, question: str, projects: list[ProjectHit], followup: bool):
+        """Projects that the evidence gate accepts, and the closest ones when none is accepted."""
+        considered = projects[:8]
+        verdicts = []
+        matches: list[ProjectHit] = []
+        if followup and considered:  # the projects in focus were already accepted in the previous turn
+            return considered[: self.settings.max_projects], [], []
+        for p in considered:
+            v = self.gate.judge(question, p)
+            verdicts.append(v)
+            if v.match and (not matches or p.score >= 0.35 * matches[0].score):
+                matches.append(p)
+        order = sorted(range(len(verdicts)), key=lambda i: not verdicts[i].match)
+        verdicts = [verdicts[i] for i in order]
+        matches = matches[: self.settings.max_projects]
+        closest = [] if matches else considered[:3]
+        return matches, closest, verdicts
+
+    def _llm_answer(self, question: str, standalone: str, matches: list[ProjectHit], fallback: Answer):
+        """Stream the LLM's phrasing over the matched evidence; fall back to the extractive answer."""
+        srcs: list[Source] = []
+        for p in matches:
+            srcs.extend(p.sources[:3])
+        srcs = srcs[:10]
+        parts: list[str] = []
+        try:
+            for tok in self.llm.stream(standalone, srcs):
+                parts.append(tok)
+                yield tok
+        except Exception as e:
+            log.warning("LLM failed, using the extractive answer: %s", e)
+            fallback.notice = f"The language model is unavailable ({str(e)[:120]}); showing the extractive answer."
+            yield "\n\n" + fallback.answer if parts else fallback.answer
+            return
+        text = "".join(parts).strip()
+        citations = [Citation(n=i, source=s.document.source, title=s.document.title, document_id=s.document.id,
+                              chunk_id=s.chunk.id, page=s.chunk.page, slide=s.chunk.slide, section=s.chunk.heading,
+                              date=s.document.date, snippet=s.chunk.text) for i, s in enumerate(srcs, 1)]
+        text, removed, uncited = check(text, citations)
+        used = set(cited_numbers(text))
+        fallback.answer = text
+        fallback.answerer = "llm"
+        fallback.citations = [c for c in citations if c.n in used]
+        fallback.removed_citations, fallback.uncited_sentences = removed, uncited
+        if text.lower().lstrip("*# ").startswith("no record"):
+            fallback.abstained = True
+            fallback.closest, fallback.projects = fallback.projects, []
+            for pm in fallback.closest:
+                pm.is_match = False
+
+    # -- status -----------------------------------------------------------------------------------
+    def status(self, check_llm: bool = True) -> dict:
+        s = self.settings
+        st = {"store": {"kind": "server" if s.chroma_url else "embedded", "location": s.chroma_url or str(s.store_dir),
+                        "reachable": self.store.heartbeat()},
+              "embedder": getattr(self.embeddings, "name", type(self.embeddings).__name__),
+              "answerer": "llm" if s.llm_enabled else "extractive",
+              "llm": {"enabled": s.llm_enabled, "model": s.llm_model if s.llm_enabled else None,
+                      "base_url": s.openai_base_url}}
+        if st["store"]["reachable"]:
+            st.update(self.store.stats())
+        if s.llm_enabled and check_llm:
+            ok, detail = self.llm.ping()
+            st["llm"].update(reachable=ok, detail=detail)
+        return st
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine: the model and clients load once, never per question."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = Engine()
+        return _engine
+
+
+def ask(question: str, history: History = None, filters: Filters | None = None, **kw) -> Answer:
+    return get_engine().ask(question, history=history, filters=filters, **kw)
+
+
+def ask_stream(question: str, history: History = None, filters: Filters | None = None, **kw):
+    return get_engine().ask_stream(question, history=history, filters=filters, **kw)
+
+
+__all__ = ["Engine", "get_engine", "ask", "ask_stream", "describe_store", "wants_people", "key_terms"]

@@ -1,0 +1,192 @@
+"""The extractive answerer (the default, no LLM): a verdict line, then for each matching project its
+name, client and period, one or two sentences quoted from the evidence with citations, and the people
+the documents name. Deterministic, and every word after the labels comes from the documents."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.citations import split_sentences
+from assistant.gate import key_terms
+from assistant.models import Answer, Citation, Document, ProjectMatch, Source
+from assistant.retrieval import ProjectHit
+
+WHO = re.compile(r"^\s*(who\b|whom\b|which (people|person|colleagues?|engineers?|designers?|staff|employees?)\b)|"
+                 r"\b(anyone|anybody|someone|somebody) (who|with|that)\b|\btalk to\b|\bexperts?\b|"
+                 r"\bwho (has|have|had|was|were|led|worked|knows?)\b", re.I)
+
+
+def wants_people(question: str) -> bool:
+    return bool(WHO.search(question))
+
+
+def _stem(w: str) -> str:
+    return w[:5]
+
+
+class Citer:
+    """Numbers citations in order of first use; the same passage is cited once."""
+
+    def __init__(self):
+        self.citations: list[Citation] = []
+        self._by_key: dict[tuple[str, str], int] = {}
+
+    def cite(self, src: Source, snippet: str) -> int:
+        key = (src.chunk.id, snippet)
+        if key not in self._by_key:
+            n = len(self.citations) + 1
+            c, d = src.chunk, src.document
+            self.citations.append(Citation(n=n, source=d.source, title=d.title, document_id=d.id, chunk_id=c.id,
+                                           page=c.page, slide=c.slide, section=c.heading, date=d.date, snippet=snippet))
+            self._by_key[key] = n
+        return self._by_key[key]
+
+
+def _sentences(src: Source) -> list[str]:
+    out = []
+    for s in split_sentences(src.chunk.text):
+        s = s.strip().lstrip("*-•# ").strip()
+        if len(s.split()) >= 6 and len(s) <= 600 and s in src.chunk.text:
+            out.append(s)
+    return out
+
+
+def best_sentences(question: str, hit: ProjectHit, weight, n: int = 2, recent: bool = False) -> list[tuple[Source, str]]:
+    terms = {_stem(t): weight(t) for t in key_terms(question)}
+    cands: list[tuple[float, int, Source, str]] = []
+    sources = hit.sources[:6]
+    if recent:
+        sources = sorted(sources, key=lambda s: (s.document.date or ""), reverse=True)
+    for rank, src in enumerate(sources):
+        for pos, sent in enumerate(_sentences(src)):
+            words = {_stem(w) for w in re.findall(r"[a-z0-9]+", sent.lower())}
+            overlap = sum(w for t, w in terms.items() if t in words)
+            score = overlap + 0.5 / (1 + rank) + (0.3 if pos == 0 else 0.0)
+            cands.append((score, -rank, src, sent))
+    cands.sort(key=lambda c: (c[0], c[1]), reverse=True)
+    picked: list[tuple[Source, str]] = []
+    used_chunks: set[str] = set()
+    for _score, _r, src, sent in cands:
+        if src.chunk.id in used_chunks and len(cands) > n:
+            continue
+        picked.append((src, sent))
+        used_chunks.add(src.chunk.id)
+        if len(picked) == n:
+            break
+    return picked
+
+
+def project_match(hit: ProjectHit, project_docs: list[Document], is_match: bool) -> ProjectMatch:
+    docs = project_docs or [d.document for d in hit.docs]
+    dates = sorted(d.date for d in docs if d.date)
+    people: list[str] = []
+    for d in sorted(docs, key=lambda d: d.date or ""):
+        for p in d.people:
+            if p not in people:
+                people.append(p)
+    return ProjectMatch(name=hit.name, client=hit.client or next((d.client for d in docs if d.client), None),
+                        start=dates[0] if dates else None, end=dates[-1] if dates else None, people=people[:8],
+                        sources=[d.document.source for d in hit.docs], document_ids=[d.id for d in docs],
+                        score=round(hit.score, 5), is_match=is_match,
+                        summary=next((d.summary for d in docs if d.summary), ""))
+
+
+def _header(pm: ProjectMatch) -> str:
+    bits = [f"**{pm.name}**"]
+    if pm.client and pm.client.lower() not in pm.name.lower():
+        bits.append(pm.client)
+    head = " — ".join(bits)
+    return f"{head} ({pm.period})" if pm.period else head
+
+
+def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit], project_docs, weight,
+            recent: bool = False, missing: list[str] | None = None) -> Answer:
+    """Write the answer. `project_docs(hit)` gives all documents of a project; `weight(term)` its IDF."""
+    citer = Citer()
+    lines: list[str] = []
+    answer = Answer(question=question)
+    if matches and wants_people(question):
+        return _compose_people(question, matches, project_docs, weight, citer, answer)
+    if matches:
+        n = len(matches)
+        lines.append(f"Yes — {n} past project{'s' if n > 1 else ''} match{'es' if n == 1 else ''}.")
+        for hit in matches:
+            pm = project_match(hit, project_docs(hit), True)
+            quoted = best_sentences(question, hit, weight, n=2, recent=recent)
+            pm.citations = [citer.cite(src, sent) for src, sent in quoted]
+            answer.projects.append(pm)
+            lines.append("")
+            lines.append(_header(pm))
+            for (src, sent), num in zip(quoted, pm.citations):
+                lines.append(f"- {sent} [{num}]")
+            if pm.people:
+                lines.append(f"People: {', '.join(pm.people[:6])}")
+    else:
+        answer.abstained = True
+        gap = f" (nothing in our documents mentions: {', '.join(missing[:3])})" if missing else ""
+        lines.append(f"No, we have no record of that{gap}.")
+        if closest:
+            lines.append("")
+            lines.append("Closest work, not a match:")
+            for hit in closest:
+                pm = project_match(hit, project_docs(hit), False)
+                quoted = best_sentences(question, hit, weight, n=1)
+                pm.citations = [citer.cite(src, sent) for src, sent in quoted]
+                answer.closest.append(pm)
+                text = f" {quoted[0][1]} [{pm.citations[0]}]" if quoted else ""
+                lines.append(f"- {_header(pm)}:{text}")
+    answer.answer = "\n".join(lines)
+    answer.citations = citer.citations
+    return answer
+
+
+def _compose_people(question, matches, project_docs, weight, citer: Citer, answer: Answer) -> Answer:
+    """"Who has done X?": people ranked by the evidence of the projects they worked on."""
+    ranked: dict[str, dict] = {}
+    for rank, hit in enumerate(matches):
+        docs = project_docs(hit)
+        pm = project_match(hit, docs, True)
+        answer.projects.append(pm)
+        for person in pm.people:
+            # Prefer a passage that names the person; otherwise the project's best evidence.
+            src_sent = None
+            last = person.split()[-1].lower()
+            for src in hit.sources[:8]:
+                for sent in _sentences(src):
+                    if last in sent.lower():
+                        src_sent = (src, sent)
+                        break
+                if src_sent:
+                    break
+            if not src_sent:
+                best = best_sentences(question, hit, weight, n=1)
+                src_sent = best[0] if best else None
+            entry = ranked.setdefault(person, {"name": person, "score": 0.0, "projects": [], "citations": []})
+            entry["score"] += hit.score / (1 + 0.2 * rank)
+            entry["projects"].append(f"{pm.name} ({pm.period})" if pm.period else pm.name)
+            if src_sent:
+                entry["citations"].append((citer.cite(*src_sent), src_sent[1]))
+    people = sorted(ranked.values(), key=lambda e: -e["score"])[:8]
+    lines: list[str] = []
+    if people:
+        who = "1 person has" if len(people) == 1 else f"{len(people)} people have"
+        lines.append(f"Yes — {who} done this work, across {len(matches)} project{'s' if len(matches) > 1 else ''}.")
+        for e in people:
+            lines.append("")
+            lines.append(f"**{e['name']}** — {', '.join(e['projects'])}")
+            for num, sent in e["citations"][:2]:
+                lines.append(f"- {sent} [{num}]")
+            answer.people.append({"name": e["name"], "projects": e["projects"], "citations": [n for n, _ in e["citations"]]})
+    else:
+        lines.append(f"Yes — {len(matches)} past project{'s' if len(matches) > 1 else ''} match, "
+                     "but their documents name no people.")
+        for hit, pm in zip(matches, answer.projects):
+            quoted = best_sentences(question, hit, weight, n=1)
+            pm.citations = [citer.cite(src, sent) for src, sent in quoted]
+            lines.append("")
+            lines.append(_header(pm))
+            for (src, sent), num in zip(quoted, pm.citations):
+                lines.append(f"- {sent} [{num}]")
+    answer.answer = "\n".join(lines)
+    answer.citations = citer.citations
+    return answer

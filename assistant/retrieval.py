@@ -1,0 +1,132 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (FTS5 BM25), fused by reciprocal rank, grouped by
+document and by project, so "work like this" returns several projects with their best evidence."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from assistant.models import Document, Filters, Source
+
+Mode = Literal["hybrid", "dense", "lexical"]
+RRF_K = 60
+
+RECENT = re.compile(r"\b(latest|recent(ly)?|newest|most recent|last (update|status|news)|current status|"
+                    r"status update|what happened after|since then|lately|these days|update on)\b", re.I)
+
+
+def wants_recent(question: str) -> bool:
+    return bool(RECENT.search(question))
+
+
+@dataclass
+class DocHit:
+    document: Document
+    sources: list[Source]  # best first
+    score: float
+    similarity: float  # best cosine among its chunks (0 when only lexical found it)
+
+
+@dataclass
+class ProjectHit:
+    key: str
+    name: str
+    client: str | None
+    docs: list[DocHit]
+    score: float
+    similarity: float
+    coverage: float = 0.0  # share of the question's weighted key terms found in the project's evidence
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def sources(self) -> list[Source]:
+        return sorted((s for d in self.docs for s in d.sources), key=lambda s: -s.score)
+
+
+def project_key(doc: Document) -> str:
+    return (doc.project or f"doc:{doc.source}").strip().lower()
+
+
+def project_name(doc: Document) -> str:
+    return doc.project or doc.title or doc.source
+
+
+class Retriever:
+    def __init__(self, store, embeddings, settings):
+        self.store = store
+        self.embeddings = embeddings
+        self.settings = settings
+
+    def search(self, query: str, filters: Filters | None = None, mode: Mode = "hybrid",
+               k: int | None = None, timings: dict | None = None) -> list[Source]:
+        """Chunks ranked by fused score; only chunks of committed document versions."""
+        k = k or self.settings.top_k
+        self.store.refresh()
+        fused: dict[str, Source] = {}
+        t0 = time.perf_counter()
+        if mode in ("hybrid", "dense"):
+            vec = self.embeddings.embed_query(query)
+            for rank, hit in enumerate(self.store.dense_search(vec, k, filters)):
+                doc = self.store.document(hit.chunk.document_id)
+                if doc is None:
+                    continue
+                s = fused.setdefault(hit.chunk.id, Source(chunk=hit.chunk, document=doc))
+                s.dense, s.dense_rank = hit.similarity, rank
+                s.score += 1.0 / (RRF_K + rank + 1)
+        t1 = time.perf_counter()
+        if mode in ("hybrid", "lexical"):
+            for rank, (chunk, score) in enumerate(self.store.lexical_search(query, k, filters)):
+                doc = self.store.document(chunk.document_id)
+                if doc is None:
+                    continue
+                s = fused.setdefault(chunk.id, Source(chunk=chunk, document=doc))
+                s.lexical, s.lexical_rank = score, rank
+                s.score += 1.0 / (RRF_K + rank + 1)
+        if timings is not None:
+            timings["dense_ms"] = (t1 - t0) * 1000
+            timings["lexical_ms"] = (time.perf_counter() - t1) * 1000
+        return sorted(fused.values(), key=lambda s: -s.score)
+
+    @staticmethod
+    def group_documents(sources: list[Source], recent: bool = False) -> list[DocHit]:
+        by_doc: dict[str, list[Source]] = {}
+        for s in sources:
+            by_doc.setdefault(s.document.id, []).append(s)
+        hits = []
+        for srcs in by_doc.values():
+            srcs.sort(key=lambda s: -s.score)
+            # The best chunk counts most; further matching chunks add a little (a document that
+            # discusses the topic throughout beats one that mentions it once).
+            score = srcs[0].score + 0.25 * sum(s.score for s in srcs[1:4])
+            sim = max((s.dense or 0.0) for s in srcs)
+            hits.append(DocHit(srcs[0].document, srcs, score, sim))
+        hits.sort(key=lambda h: -h.score)
+        if recent and hits:
+            hits = _recency_rerank(hits)
+        return hits
+
+    @staticmethod
+    def group_projects(doc_hits: list[DocHit]) -> list[ProjectHit]:
+        by_key: dict[str, list[DocHit]] = {}
+        for h in doc_hits:
+            by_key.setdefault(project_key(h.document), []).append(h)
+        out = []
+        for key, docs in by_key.items():
+            best = docs[0].document
+            client = next((d.document.client for d in docs if d.document.client), None)
+            score = docs[0].score + 0.15 * sum(d.score for d in docs[1:4])
+            out.append(ProjectHit(key, project_name(best), client, docs, score, max(d.similarity for d in docs)))
+        out.sort(key=lambda p: -p.score)
+        return out
+
+
+def _recency_rerank(hits: list[DocHit], window: int = 12) -> list[DocHit]:
+    """For "latest"/"recent" questions, newer documents among the strong hits move up."""
+    head, tail = hits[:window], hits[window:]
+    top = head[0].score
+    strong = [h for h in head if h.score >= 0.6 * top]
+    weak = [h for h in head if h.score < 0.6 * top]
+    strong.sort(key=lambda h: (h.document.date or ""), reverse=True)
+    return strong + weak + tail

@@ -1,0 +1,85 @@
+"""Every setting in one place, read once from the environment and an optional file."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EVERYONE = "everyone"
+
+
+class Settings(BaseSettings):
+    """Configuration. Environment variables win over the file named by PRECEDENT_CONFIG (default .env)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PRECEDENT_",
+        env_file=os.environ.get("PRECEDENT_CONFIG", ".env"),
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Store, originals, feedback and logs.")
+    chroma_url: str | None = Field(default=None, description="Chroma server URL; unset = embedded store.")
+    collection: str = Field(default="precedent", description="Chroma collection name prefix.")
+    embeddings: Literal["local", "openai"] = "local"
+    embedding_model: str = Field(default="text-embedding-3-small", description="Used when embeddings=openai.")
+
+    # OpenAI-compatible LLM. Without a base URL or key, answers are extractive.
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = Field(default=30.0, description="Seconds per LLM request.")
+    llm_retries: int = 1
+
+    # Ingest limits.
+    max_file_mb: float = 50.0
+    max_unzipped_mb: float = 200.0
+    parse_timeout: float = Field(default=120.0, description="Seconds allowed to parse one file.")
+    workers: int = Field(default=2, description="Parallel parser processes.")
+    worker_memory_mb: int = Field(default=4096, description="Address-space cap of one parser process.")
+
+    # Retrieval.
+    top_k: int = 40
+    max_projects: int = 5
+    lexical_refresh_seconds: float = Field(
+        default=2.0, description="How often an app instance checks the shared store for other writers."
+    )
+
+    # Access. Rules map a source-path prefix to groups, e.g. {"finance/": ["finance"]}.
+    default_groups: list[str] = [EVERYONE]
+    group_rules: dict[str, list[str]] = {}
+    users_file: Path | None = Field(default=None, description="Local accounts (YAML); default DATA_DIR/users.yaml.")
+    auth: Literal["none", "local", "header"] = "none"
+    auth_header: str = "X-Forwarded-User"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.openai_base_url or self.openai_api_key)
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def originals_dir(self) -> Path:
+        return self.data_dir / "originals"
+
+    @property
+    def state_dir(self) -> Path:
+        """Per-instance state: the lexical index, feedback, logs."""
+        return self.data_dir / "state"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment)."""
+    get_settings.cache_clear()

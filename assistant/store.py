@@ -1,0 +1,328 @@
+"""The store: Chroma (embedded or server) for chunks and document records, plus the lexical index.
+
+Consistency without transactions. Chroma has none, so each document record is the commit point:
+1. the record is marked `pending=<new hash>` (a journal entry);
+2. the new chunks are written with `version=<new hash>`;
+3. the record flips to `content_hash=<new hash>`;
+4. chunks of any other version are deleted, then `pending` is cleared.
+Readers only accept chunks whose version equals their document's committed hash, so they see the
+old document or the new one, never a mix. `recover()` finishes or rolls back any journal entry a
+crash left behind, so a killed ingest leaves no orphans and the next run completes the work.
+
+LangChain's indexing API (`index()` + record manager) was considered: it adds new chunks before
+deleting old ones with no commit point, so readers see both; and its record manager is a separate
+SQL database that does not travel with a shared Chroma server. The records collection here plays
+that role inside Chroma itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from assistant.models import Chunk, Document, Filters
+
+log = logging.getLogger(__name__)
+
+META_ID = "__meta__"
+DELETING = "__delete__"
+
+
+class StoreUnavailable(RuntimeError):
+    """The Chroma store cannot be reached; the message says where and what to do."""
+
+
+def make_client(settings):
+    """The one place that picks embedded Chroma or a Chroma server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    cs = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        u = urlparse(settings.chroma_url if "://" in settings.chroma_url else f"http://{settings.chroma_url}")
+        try:
+            return chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or (443 if u.scheme == "https" else 8000),
+                                       ssl=u.scheme == "https", settings=cs)
+        except Exception as e:  # chromadb raises ValueError/ConnectError on a dead server
+            raise StoreUnavailable(f"Chroma server at {settings.chroma_url} is unreachable ({type(e).__name__}). "
+                                   "Start it with `chroma run --path DIR --host 127.0.0.1 --port 8000`, "
+                                   "or unset PRECEDENT_CHROMA_URL to use the embedded store.") from e
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.store_dir), settings=cs)
+
+
+def describe_store(settings) -> str:
+    return f"Chroma server {settings.chroma_url}" if settings.chroma_url else f"embedded Chroma at {settings.store_dir}"
+
+
+def _group_key(g: str) -> str:
+    return f"g:{g}"
+
+
+def chunk_metadata(doc: Document, c: Chunk) -> dict[str, Any]:
+    m: dict[str, Any] = {"doc_id": doc.id, "version": c.version, "source": doc.source, "idx": c.index,
+                         "format": doc.format, "doc_type": doc.doc_type}
+    for key, val in (("heading", c.heading), ("page", c.page), ("slide", c.slide), ("client", doc.client),
+                     ("project", doc.project), ("date", doc.date)):
+        if val is not None:
+            m[key] = val
+    for g in doc.groups:
+        m[_group_key(g)] = True  # flags, so a `where` can filter groups with $or
+    return m
+
+
+def chunk_from_metadata(text: str, m: dict[str, Any]) -> Chunk:
+    return Chunk(document_id=m["doc_id"], index=int(m.get("idx", 0)), text=text, heading=m.get("heading"),
+                 page=m.get("page"), slide=m.get("slide"), version=m.get("version", ""))
+
+
+def chroma_where(f: Filters | None) -> dict | None:
+    """Filters as a Chroma `where`, applied inside the store query."""
+    if f is None:
+        return None
+    clauses: list[dict] = []
+    for col in ("client", "project", "format", "doc_type"):
+        if getattr(f, col):
+            clauses.append({col: getattr(f, col)})
+    if f.date_from:
+        clauses.append({"date": {"$gte": f.date_from}})
+    if f.date_to:
+        clauses.append({"date": {"$lte": f.date_to + "~"}})
+    if f.groups is not None:
+        gs = [{_group_key(g): True} for g in f.groups] or [{_group_key("\x00none"): True}]
+        clauses.append(gs[0] if len(gs) == 1 else {"$or": gs})
+    if f.doc_ids is not None:
+        clauses.append({"doc_id": {"$in": list(f.doc_ids) or ["\x00none"]}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class DenseHit:
+    chunk: Chunk
+    similarity: float
+
+
+class Store:
+    """Chunks, document records and the lexical index, kept consistent."""
+
+    def __init__(self, settings, embeddings, client=None, lexical_path: Path | None | str = "default"):
+        from langchain_chroma import Chroma
+
+        from assistant.lexical import LexicalIndex
+
+        self.settings = settings
+        self.embeddings = embeddings
+        try:
+            self.client = client or make_client(settings)
+            # The LangChain vector store owns the chunk collection and our embedder object.
+            self.vectorstore = Chroma(client=self.client, collection_name=f"{settings.collection}_chunks",
+                                      embedding_function=embeddings, collection_metadata={"hnsw:space": "cosine"})
+            self.chunks = self.vectorstore._collection
+            self.records = self.client.get_or_create_collection(f"{settings.collection}_documents")
+        except StoreUnavailable:
+            raise
+        except Exception as e:
+            raise StoreUnavailable(f"Cannot open the store ({describe_store(settings)}): {type(e).__name__}: {e}") from e
+        if lexical_path == "default":
+            name = "lexical-" + (settings.collection + "-" + (settings.chroma_url or "local")).replace("/", "_").replace(":", "_")
+            lexical_path = settings.state_dir / f"{name}.sqlite"
+        self.lexical = LexicalIndex(lexical_path)  # type: ignore[arg-type]
+        self._docs: dict[str, Document] = {}
+        self._generation: int | None = None
+        self._checked = 0.0
+        self._lock = threading.RLock()
+        self.version = 0  # bumps whenever this process sees the content change (caches key on it)
+        self.refresh(force=True)
+
+    # -- records ----------------------------------------------------------------------------------
+    def _generation_now(self) -> int:
+        got = self.records.get(ids=[META_ID], include=["metadatas"])
+        return int(got["metadatas"][0]["generation"]) if got["ids"] else 0
+
+    def _bump(self) -> None:
+        """Tell other processes that the store changed."""
+        ours = self._generation_now() == self._generation
+        gen = self._generation_now() + 1
+        self.records.upsert(ids=[META_ID], embeddings=[[1.0]], metadatas=[{"generation": gen, "at": time.time()}],
+                            documents=[""])
+        if ours:  # nobody else wrote since we last looked, so our view is current
+            self._generation = gen
+        self.version += 1
+
+    def _put_record(self, doc: Document, committed: str, pending: str = "") -> None:
+        meta = {"source": doc.source, "content_hash": committed, "pending": pending, "json": doc.model_dump_json()}
+        self.records.upsert(ids=[doc.id], embeddings=[[1.0]], metadatas=[meta], documents=[doc.title or doc.source])
+
+    def _all_records(self) -> list[dict]:
+        got = self.records.get(include=["metadatas"])
+        return [m | {"id": i} for i, m in zip(got["ids"], got["metadatas"]) if i != META_ID]
+
+    def refresh(self, force: bool = False) -> bool:
+        """Pick up writes by other processes: reload document records and bring the lexical index in line.
+
+        Checked at most every `lexical_refresh_seconds`; returns True when something changed."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.settings.lexical_refresh_seconds:
+            return False
+        with self._lock:
+            self._checked = now
+            gen = self._generation_now()
+            if not force and gen == self._generation:
+                return False
+            docs = {}
+            for r in self._all_records():
+                if r.get("content_hash"):
+                    d = Document.model_validate_json(r["json"])
+                    d.content_hash = r["content_hash"]
+                    docs[r["id"]] = d
+            self._docs = docs
+            self._generation = gen
+            self._sync_lexical()
+            self.version += 1
+            return True
+
+    def _sync_lexical(self) -> None:
+        have = self.lexical.versions()
+        for doc_id in set(have) - set(self._docs):
+            self.lexical.delete(doc_id)
+        for doc_id, doc in self._docs.items():
+            if have.get(doc_id) != doc.content_hash:
+                self.lexical.replace(doc, self._read_chunks(doc))
+
+    def _read_chunks(self, doc: Document) -> list[Chunk]:
+        got = self.chunks.get(where={"$and": [{"doc_id": doc.id}, {"version": doc.content_hash}]},
+                              include=["metadatas", "documents"])
+        chunks = [chunk_from_metadata(t, m) for t, m in zip(got["documents"], got["metadatas"])]
+        return sorted(chunks, key=lambda c: c.index)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def documents(self, groups: list[str] | None = None) -> list[Document]:
+        self.refresh()
+        docs = list(self._docs.values())
+        if groups is not None:
+            docs = [d for d in docs if set(d.groups) & set(groups)]
+        return sorted(docs, key=lambda d: d.source)
+
+    def document(self, doc_id: str) -> Document | None:
+        self.refresh()
+        return self._docs.get(doc_id)
+
+    def document_by_source(self, source: str) -> Document | None:
+        from assistant.models import stable_id
+
+        return self.document(stable_id("doc", source))
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        doc = self.document(doc_id)
+        return self._read_chunks(doc) if doc else []
+
+    def count_chunks(self) -> int:
+        return sum(d.chunk_count for d in self._docs.values())
+
+    def is_current(self, chunk: Chunk) -> bool:
+        doc = self._docs.get(chunk.document_id)
+        return doc is not None and doc.content_hash == chunk.version
+
+    def dense_search(self, vector: list[float], k: int, filters: Filters | None = None) -> list[DenseHit]:
+        n = self.chunks.count()
+        if n == 0:
+            return []
+        res = self.chunks.query(query_embeddings=[vector], n_results=min(k, n), where=chroma_where(filters),
+                                include=["metadatas", "documents", "distances"])
+        hits = []
+        for text, meta, dist in zip(res["documents"][0], res["metadatas"][0], res["distances"][0]):
+            c = chunk_from_metadata(text, meta)
+            if self.is_current(c):
+                hits.append(DenseHit(c, 1.0 - float(dist)))
+        return hits
+
+    def lexical_search(self, text: str, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        return [(c, s) for c, s in self.lexical.search(text, k, filters) if self.is_current(c)]
+
+    def heartbeat(self) -> bool:
+        try:
+            self.client.heartbeat()
+            return True
+        except Exception:
+            return False
+
+    # -- writes -----------------------------------------------------------------------------------
+    def commit(self, doc: Document, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        """Replace a document and its chunks in one visible step (see the module docstring)."""
+        with self._lock:
+            old = self._record(doc.id)
+            doc.chunk_count = len(chunks)
+            doc.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            if old and old.get("content_hash"):  # 1. journal, keeping the committed record readable
+                self._put_record(Document.model_validate_json(old["json"]), committed=old["content_hash"],
+                                 pending=doc.content_hash)
+            else:
+                self._put_record(doc, committed="", pending=doc.content_hash)
+            for b in range(0, len(chunks), 500):  # 2. new chunks
+                part = chunks[b : b + 500]
+                self.chunks.upsert(ids=[c.id for c in part], embeddings=vectors[b : b + 500],
+                                   documents=[c.text for c in part], metadatas=[chunk_metadata(doc, c) for c in part])
+            self._put_record(doc, committed=doc.content_hash, pending=doc.content_hash)  # 3. commit point
+            self.chunks.delete(where={"$and": [{"doc_id": doc.id}, {"version": {"$ne": doc.content_hash}}]})  # 4.
+            self._put_record(doc, committed=doc.content_hash)
+            self._bump()
+            self._docs[doc.id] = doc
+            self.lexical.replace(doc, chunks)
+
+    def delete(self, doc_id: str) -> bool:
+        with self._lock:
+            old = self._record(doc_id)
+            if not old:
+                return False
+            doc = Document.model_validate_json(old["json"])
+            self._put_record(doc, committed="", pending=DELETING)  # hidden from readers from here on
+            self.chunks.delete(where={"doc_id": doc_id})
+            self.records.delete(ids=[doc_id])
+            self._bump()
+            self._docs.pop(doc_id, None)
+            self.lexical.delete(doc_id)
+            return True
+
+    def _record(self, doc_id: str) -> dict | None:
+        got = self.records.get(ids=[doc_id], include=["metadatas"])
+        return got["metadatas"][0] if got["ids"] else None
+
+    def recover(self) -> int:
+        """Finish or roll back writes that a crash interrupted. Returns how many were repaired."""
+        fixed = 0
+        with self._lock:
+            for r in self._all_records():
+                pending = r.get("pending")
+                if not pending:
+                    continue
+                fixed += 1
+                committed = r.get("content_hash", "")
+                if pending == DELETING or not committed:
+                    self.chunks.delete(where={"doc_id": r["id"]})
+                    self.records.delete(ids=[r["id"]])
+                else:  # keep the committed version, drop everything else
+                    self.chunks.delete(where={"$and": [{"doc_id": r["id"]}, {"version": {"$ne": committed}}]})
+                    doc = Document.model_validate_json(r["json"])  # the committed document's record
+                    doc.content_hash = committed
+                    doc.chunk_count = len(self.chunks.get(where={"$and": [{"doc_id": r["id"]}, {"version": committed}]},
+                                                          include=[])["ids"])
+                    self._put_record(doc, committed=committed)
+            if fixed:
+                self._bump()
+                self.refresh(force=True)
+        return fixed
+
+    def stats(self) -> dict[str, Any]:
+        self.refresh()
+        return {"documents": len(self._docs), "chunks": self.count_chunks(), "lexical_chunks": self.lexical.count(),
+                "generation": self._generation}

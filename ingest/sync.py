@@ -1,0 +1,354 @@
+"""Sync files into the store: hash, skip what is unchanged, parse in worker processes, embed, commit.
+
+Parsing runs in a pool of worker processes (pebble) so that a file that hangs is stopped by a
+per-file time limit and a file that balloons is stopped by a memory cap, without taking the run
+down. The main process embeds in batches while the workers parse the next files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Callable, Iterable
+
+from pydantic import BaseModel, Field
+
+from assistant.models import Chunk, Document, stable_id
+from assistant.settings import EVERYONE, Settings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str, str], None]  # done, total, source, status
+
+
+class Failure(BaseModel):
+    source: str
+    error: str
+
+
+class IngestReport(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: list[Failure] = Field(default_factory=list)
+    documents: int = 0  # documents in the store after the run
+    chunks: int = 0
+    seconds: float = 0.0
+    new_chunks: int = 0  # chunks written in this run
+    results: list[dict] = Field(default_factory=list)  # per file: source, status, chunks/error
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class Item(BaseModel):
+    path: Path
+    source: str
+    origin: str
+
+
+def _hidden(p: Path) -> bool:
+    return any(part.startswith(".") for part in p.parts)
+
+
+def discover(paths: Iterable[Path]) -> list[Item]:
+    """Files under the given paths; a file's source is its path relative to the folder named."""
+    items: list[Item] = []
+    for root in paths:
+        root = Path(root)
+        if root.is_dir():
+            for f in sorted(root.rglob("*")):
+                rel = f.relative_to(root)
+                if f.is_file() and not _hidden(rel):
+                    items.append(Item(path=f, source=rel.as_posix(), origin=str(root.resolve())))
+        elif root.exists():
+            items.append(Item(path=root, source=root.name, origin=str(root.resolve().parent)))
+        else:
+            raise FileNotFoundError(f"No such file or folder: {root}")
+    return items
+
+
+def groups_for(source: str, explicit: list[str] | None, settings: Settings) -> list[str]:
+    """Access groups: given on the command line or upload, else by folder rules, else the default."""
+    if explicit:
+        return sorted(set(explicit))
+    for prefix, groups in sorted(settings.group_rules.items(), key=lambda kv: -len(kv[0])):
+        if source.startswith(prefix):
+            return sorted(set(groups))
+    return sorted(set(settings.default_groups or [EVERYONE]))
+
+
+def file_hash(path: Path, limit_bytes: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        read = 0
+        while block := f.read(1 << 20):
+            read += len(block)
+            if read > limit_bytes:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file name that cannot escape its folder."""
+    base = _SAFE.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "file"
+    return base[:120]
+
+
+def _worker_init(mem_mb: int) -> None:
+    """Bound a parser process's memory, so a hostile file fails instead of exhausting the machine."""
+    try:
+        import resource
+
+        limit = mem_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except Exception:  # not available on every platform
+        pass
+    from ingest.offline import prepare
+
+    prepare()
+
+
+def _parse(path: str, source: str, settings_json: str) -> tuple[Document, list[Chunk]]:
+    from ingest.parse import parse_file
+
+    return parse_file(Path(path), source, Settings.model_validate_json(settings_json))
+
+
+class Ingestor:
+    """Sync folders or uploads into a Store. Used by the CLI, the app and the evals."""
+
+    def __init__(self, store, settings: Settings):
+        self.store = store
+        self.settings = settings
+
+    # -- public API -----------------------------------------------------------------------------
+    def ingest_paths(self, paths: Iterable[Path], groups: list[str] | None = None, prune: bool = False,
+                     progress: Progress | None = None) -> IngestReport:
+        paths = [Path(p) for p in paths]
+        items = discover(paths)
+        report = self._run(items, groups, progress)
+        if prune:
+            present = {(i.origin, i.source) for i in items}
+            roots = {str(p.resolve()) for p in paths if p.is_dir()}
+            for doc in self.store.documents():
+                if doc.origin in roots and (doc.origin, doc.source) not in present:
+                    self.store.delete(doc.id)
+                    self._forget_original(doc)
+                    report.deleted += 1
+                    report.results.append({"source": doc.source, "status": "deleted"})
+        return self._finish(report)
+
+    def ingest_upload(self, name: str, data: bytes, groups: list[str] | None = None) -> IngestReport:
+        """One uploaded file: checked, stored under a safe name, then ingested like any other."""
+        t0 = time.perf_counter()
+        report = IngestReport()
+        source = safe_name(name)
+        cap = int(self.settings.max_file_mb * 1024 * 1024)
+        if len(data) > cap:
+            report.failed.append(Failure(source=source, error=f"file is larger than the {self.settings.max_file_mb:g} MB limit"))
+            report.seconds = time.perf_counter() - t0
+            return self._finish(report)
+        inbox = self.settings.state_dir / "uploads"
+        inbox.mkdir(parents=True, exist_ok=True)
+        tmp = inbox / f"{os.getpid()}-{time.time_ns()}-{source}"
+        tmp.write_bytes(data)
+        try:
+            report = self._run([Item(path=tmp, source=source, origin="upload")], groups, None)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self._finish(report)
+
+    def delete(self, doc_id: str) -> bool:
+        doc = self.store.document(doc_id)
+        ok = self.store.delete(doc_id)
+        if ok and doc:
+            self._forget_original(doc)
+        return ok
+
+    def reingest(self, doc_id: str) -> IngestReport:
+        """Parse a document again from its stored original (after a parser upgrade, say)."""
+        doc = self.store.document(doc_id)
+        if not doc or not doc.original or not Path(doc.original).exists():
+            r = IngestReport()
+            r.failed.append(Failure(source=doc.source if doc else doc_id, error="the original file is not available"))
+            return r
+        item = Item(path=Path(doc.original), source=doc.source, origin=doc.origin or "upload")
+        return self._finish(self._run([item], doc.groups, None, force=True))
+
+    # -- the pipeline ---------------------------------------------------------------------------
+    def _run(self, items: list[Item], groups: list[str] | None, progress: Progress | None,
+             force: bool = False) -> IngestReport:
+        from pebble import ProcessPool
+
+        t0 = time.perf_counter()
+        report = IngestReport()
+        self.store.recover()  # finish anything a crashed run left half-written
+        cap = int(self.settings.max_file_mb * 1024 * 1024)
+        todo: list[tuple[Item, str, list[str], bool]] = []
+        total, done = len(items), 0
+
+        def tick(source: str, status: str) -> None:
+            nonlocal done
+            done += 1
+            if progress:
+                progress(done, total, source, status)
+
+        for it in items:
+            g = groups_for(it.source, groups, self.settings)
+            try:
+                size = it.path.stat().st_size
+                if size > cap:
+                    raise ValueError(f"file is larger than the {self.settings.max_file_mb:g} MB limit ({size / 1e6:.1f} MB)")
+                digest = file_hash(it.path, cap)
+            except (OSError, ValueError) as e:
+                msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+                report.failed.append(Failure(source=it.source, error=f"cannot read file: {msg}" if isinstance(e, OSError) else msg))
+                report.results.append({"source": it.source, "status": "failed", "error": report.failed[-1].error})
+                tick(it.source, "failed")
+                continue
+            old = self.store.document(stable_id("doc", it.source))
+            if old and not force and old.content_hash == digest and sorted(old.groups) == g:
+                report.unchanged += 1
+                report.results.append({"source": it.source, "status": "unchanged", "chunks": old.chunk_count})
+                tick(it.source, "unchanged")
+                continue
+            todo.append((it, digest, g, old is not None))
+
+        if todo:
+            settings_json = self.settings.model_dump_json()
+            workers = max(1, min(self.settings.workers, len(todo)))
+            pending: list[tuple[Document, list[Chunk], Item, bool]] = []
+            with ProcessPool(max_workers=workers, max_tasks=50, initializer=_worker_init,
+                             initargs=(self.settings.worker_memory_mb,)) as pool:
+                futures = [(pool.schedule(_parse, args=(str(it.path), it.source, settings_json),
+                                          timeout=self.settings.parse_timeout), it, digest, g, existed)
+                           for it, digest, g, existed in todo]
+                for fut, it, digest, g, existed in futures:
+                    try:
+                        doc, chunks = fut.result()
+                    except FutureTimeout:
+                        self._fail(report, it.source, f"parsing took longer than {self.settings.parse_timeout:g} s")
+                        tick(it.source, "failed")
+                        continue
+                    except MemoryError:
+                        self._fail(report, it.source, "parsing ran out of its memory allowance")
+                        tick(it.source, "failed")
+                        continue
+                    except Exception as e:
+                        self._fail(report, it.source, _reason(e))
+                        tick(it.source, "failed")
+                        continue
+                    if not chunks:
+                        self._fail(report, it.source, "no text found in the file")
+                        tick(it.source, "failed")
+                        continue
+                    doc.groups, doc.origin, doc.content_hash = g, it.origin, digest
+                    for c in chunks:
+                        c.version = digest
+                    pending.append((doc, chunks, it, existed))
+                    # Embed in batches while the workers keep parsing.
+                    if sum(len(p[1]) for p in pending) >= 64:
+                        self._flush(pending, report, tick)
+                self._flush(pending, report, tick)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _flush(self, pending: list, report: IngestReport, tick) -> None:
+        if not pending:
+            return
+        texts = [c.embed_text for _, chunks, _, _ in pending for c in chunks]
+        vectors = self.store.embeddings.embed_documents(texts)
+        at = 0
+        for doc, chunks, it, existed in pending:
+            vecs = vectors[at : at + len(chunks)]
+            at += len(chunks)
+            doc.original = self._keep_original(doc, it.path)
+            self.store.commit(doc, chunks, vecs)
+            report.new_chunks += len(chunks)
+            if existed:
+                report.updated += 1
+            else:
+                report.added += 1
+            status = "updated" if existed else "added"
+            report.results.append({"source": doc.source, "status": status, "chunks": len(chunks), "title": doc.title})
+            self._clear_failure(doc.source)
+            tick(doc.source, status)
+        pending.clear()
+
+    def _fail(self, report: IngestReport, source: str, error: str) -> None:
+        report.failed.append(Failure(source=source, error=error))
+        report.results.append({"source": source, "status": "failed", "error": error})
+        self._record_failure(source, error)
+
+    def _finish(self, report: IngestReport) -> IngestReport:
+        st = self.store.stats()
+        report.documents, report.chunks = st["documents"], st["chunks"]
+        return report
+
+    # -- originals and failure log (per instance, under the data dir) ------------------------------
+    def _keep_original(self, doc: Document, path: Path) -> str:
+        dest_dir = self.settings.originals_dir / doc.id
+        dest = dest_dir / safe_name(doc.source)
+        try:
+            if dest_dir.exists():
+                shutil.rmtree(dest_dir)
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+            return str(dest)
+        except OSError as e:  # the store is the source of truth; a missing copy only disables download
+            log.warning("could not keep a copy of %s: %s", doc.source, e)
+            return str(path)
+
+    def _forget_original(self, doc: Document) -> None:
+        shutil.rmtree(self.settings.originals_dir / doc.id, ignore_errors=True)
+
+    def _failures_path(self) -> Path:
+        return self.settings.state_dir / "failures.json"
+
+    def failures(self) -> dict[str, dict]:
+        import json
+
+        p = self._failures_path()
+        try:
+            return json.loads(p.read_text()) if p.exists() else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _record_failure(self, source: str, error: str) -> None:
+        import json
+
+        f = self.failures()
+        f[source] = {"error": error, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        self._failures_path().parent.mkdir(parents=True, exist_ok=True)
+        self._failures_path().write_text(json.dumps(f, indent=1))
+
+    def _clear_failure(self, source: str) -> None:
+        import json
+
+        f = self.failures()
+        if f.pop(source, None) is not None:
+            self._failures_path().write_text(json.dumps(f, indent=1))
+
+
+def _reason(e: BaseException) -> str:
+    from ingest.errors import IngestError
+
+    if isinstance(e, IngestError):
+        return str(e)
+    name = type(e).__name__
+    if "ProcessExpired" in name or "BrokenProcessPool" in name:
+        return "the parser process died (file too large or malformed)"
+    return f"could not parse: {name}: {e}"
