@@ -210,6 +210,82 @@ def docs(as_json: bool = typer.Option(False, "--json"),
                   markup=False, highlight=False)
 
 
+@app.command()
+def projects(as_json: bool = typer.Option(False, "--json"),
+             as_user: Optional[str] = typer.Option(None, "--as", help="List what this user may see.")):
+    """Project cards: name, client, period, people and a timeline of their documents."""
+    from assistant.access import groups_for_user
+
+    eng = _engine()
+    cards = eng.projects().cards(groups=groups_for_user(as_user))
+    if as_json:
+        out.print_json(json.dumps([c.model_dump() for c in cards]))
+        return
+    for c in cards:
+        out.print(f"[bold]{c.name}[/bold] — {c.client or 'no client'} ({c.period or 'undated'}), "
+                  f"{len(c.documents)} documents; people: {', '.join(c.people[:5]) or '-'}")
+
+
+@app.command()
+def people(as_json: bool = typer.Option(False, "--json"),
+           as_user: Optional[str] = typer.Option(None, "--as", help="List what this user may see.")):
+    """Who worked on what, from the documents."""
+    from assistant.access import groups_for_user
+
+    eng = _engine()
+    who = eng.projects().people(groups=groups_for_user(as_user))
+    if as_json:
+        out.print_json(json.dumps({p: [c.name for c in cs] for p, cs in who.items()}))
+        return
+    for p, cs in who.items():
+        out.print(f"{p}: {', '.join(c.name for c in cs)}", markup=False)
+
+
+@app.command()
+def brief(question: str = typer.Argument(..., help="The question whose answer becomes the brief."),
+          out_file: Path = typer.Option(Path("brief.md"), "--out", help="brief.md or brief.docx"),
+          as_user: Optional[str] = typer.Option(None, "--as")):
+    """Export a one-page capability brief (Markdown or DOCX) from an answer."""
+    from assistant.brief import brief_docx, brief_markdown
+
+    eng = _engine()
+    a = eng.ask(question, filters=_filters(None, None, None, None, None, None, as_user), use_llm=False)
+    if out_file.suffix.lower() == ".docx":
+        out_file.write_bytes(brief_docx(a))
+    else:
+        out_file.write_text(brief_markdown(a))
+    console.print(f"Wrote {out_file}")
+
+
+users_app = typer.Typer(help="Local accounts for the app's sign-in.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(username: str, role: str = typer.Option("member", help="member or admin"),
+              groups: str = typer.Option("everyone", help="Comma-separated groups."),
+              password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+              name: str = typer.Option("", help="Display name.")):
+    """Add or update a local account (the password is stored as a bcrypt hash)."""
+    from assistant.access import User, save_user, users_file
+
+    if role not in ("member", "admin"):
+        console.print("[red]role must be member or admin[/red]")
+        raise typer.Exit(2)
+    save_user(User(username=username, name=name or username, role=role,
+                   groups=[g.strip() for g in groups.split(",") if g.strip()]), password)
+    console.print(f"Saved {username} ({role}) to {users_file()}")
+
+
+@users_app.command("list")
+def users_list():
+    """List local accounts."""
+    from assistant.access import load_users
+
+    for u in load_users().values():
+        out.print(f"{u.username}\t{u.role}\t{','.join(u.groups)}", markup=False)
+
+
 @app.command("eval")
 def eval_cmd(dataset: Path = typer.Option(..., help="JSONL dataset."),
              ingest_dir: Optional[Path] = typer.Option(None, "--ingest", help="Ingest DIR into a fresh temporary store first."),

@@ -18,7 +18,7 @@ from assistant.extractive import compose, wants_people
 from assistant.gate import Gate, key_terms
 from assistant.lexical import TermStats
 from assistant.models import Answer, Citation, Document, Filters, Retrieved, Source, Turn
-from assistant.retrieval import Mode, ProjectHit, Retriever, project_key, wants_recent
+from assistant.retrieval import Mode, ProjectHit, Retriever, wants_recent
 from assistant.settings import Settings, get_settings
 from assistant.store import Store, describe_store
 
@@ -54,7 +54,7 @@ class Engine:
         self.store = store or Store(self.settings, self.embeddings)
         self.retriever = Retriever(self.store, self.embeddings, self.settings)
         self.gate = Gate(TermStats(self.store.lexical))
-        self._projects: dict[str, list[Document]] = {}
+        self._projects = None
         self._projects_gen: object = None
         self._llm = None
         self._lock = threading.RLock()
@@ -73,17 +73,20 @@ class Engine:
 
         return Ingestor(self.store, self.settings)
 
-    def project_docs(self, hit: ProjectHit, groups: list[str] | None = None) -> list[Document]:
+    def projects(self):
+        """The project index, rebuilt when the store's content changes."""
+        from assistant.projects import ProjectIndex
+
         with self._lock:
             docs = self.store.documents()
-            gen = self.store.version
-            if gen != self._projects_gen:
-                self._projects = {}
-                for d in docs:
-                    self._projects.setdefault(project_key(d), []).append(d)
-                self._projects_gen = gen
+            if self.store.version != self._projects_gen or self._projects is None:
+                self._projects = ProjectIndex(docs)
+                self._projects_gen = self.store.version
                 self.gate.reset()
-        found = self._projects.get(hit.key, [])
+            return self._projects
+
+    def project_docs(self, hit: ProjectHit, groups: list[str] | None = None) -> list[Document]:
+        found = self.projects().members.get(hit.key, [])
         if groups is not None:
             found = [d for d in found if set(d.groups) & set(groups)]
         return found or [d.document for d in hit.docs]
@@ -109,14 +112,20 @@ class Engine:
         turns = _turns(history)
         resolved = resolve(question, turns)
         f = (filters or Filters()).model_copy()
+        if f.project:  # a project includes its linked updates, so filter by its documents
+            index = self.projects()
+            key = next((k for k in index.members if index.name_of(k).lower() == f.project.lower() or k == f.project),
+                       None)
+            f.doc_ids = [d.id for d in index.members.get(key, [])] if key else []
+            f.project = None
         if resolved.focus_doc_ids:
-            f.doc_ids = resolved.focus_doc_ids
+            f.doc_ids = [d for d in resolved.focus_doc_ids if f.doc_ids is None or d in f.doc_ids]
         timings: dict[str, float] = {}
         sources = [s for s in self.retriever.search(resolved.standalone, f, mode=mode, timings=timings)
                    if not INJECTION.search(s.chunk.text)]
         recent = wants_recent(question)
         doc_hits = self.retriever.group_documents(sources, recent=recent)
-        projects = self.retriever.group_projects(doc_hits)
+        projects = self.retriever.group_projects(doc_hits, self.projects())
         t1 = time.perf_counter()
         timings["retrieval_ms"] = (t1 - t0) * 1000
 
@@ -181,6 +190,10 @@ class Engine:
             yield "\n\n" + fallback.answer if parts else fallback.answer
             return
         text = "".join(parts).strip()
+        if not text:  # the model wrote nothing: keep the extractive answer
+            fallback.notice = "The language model returned no text; showing the extractive answer."
+            yield fallback.answer
+            return
         citations = [Citation(n=i, source=s.document.source, title=s.document.title, document_id=s.document.id,
                               chunk_id=s.chunk.id, page=s.chunk.page, slide=s.chunk.slide, section=s.chunk.heading,
                               date=s.document.date, snippet=s.chunk.text) for i, s in enumerate(srcs, 1)]
@@ -189,6 +202,9 @@ class Engine:
         fallback.answer = text
         fallback.answerer = "llm"
         fallback.citations = [c for c in citations if c.n in used]
+        for p, pm in zip(matches, fallback.projects):  # per-project evidence in the LLM answer's numbering
+            own = {s.chunk.id for s in p.sources}
+            pm.citations = [c.n for c in fallback.citations if c.chunk_id in own]
         fallback.removed_citations, fallback.uncited_sentences = removed, uncited
         if text.lower().lstrip("*# ").startswith("no record"):
             fallback.abstained = True

@@ -156,3 +156,12 @@ class TermStats:
                 ['"' + term.replace('"', "") + '"', *doc_ids],
             ).fetchall()
         return {r[0] for r in rows}
+
+
+def _texts_of(index: LexicalIndex, doc_id: str) -> list[tuple[str | None, str]]:
+    with index._lock:
+        return index._db.execute("SELECT heading, body FROM chunks WHERE doc_id = ? ORDER BY CAST(idx AS INTEGER)",
+                                 (doc_id,)).fetchall()
+
+
+TermStats.texts_of = lambda self, doc_id: _texts_of(self.index, doc_id)  # type: ignore[attr-defined]

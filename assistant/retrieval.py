@@ -108,16 +108,20 @@ class Retriever:
         return hits
 
     @staticmethod
-    def group_projects(doc_hits: list[DocHit]) -> list[ProjectHit]:
+    def group_projects(doc_hits: list[DocHit], index=None) -> list[ProjectHit]:
+        """Documents grouped by project; `index` (a ProjectIndex) links updates to their projects."""
         by_key: dict[str, list[DocHit]] = {}
         for h in doc_hits:
-            by_key.setdefault(project_key(h.document), []).append(h)
+            key = index.key_of(h.document) if index else project_key(h.document)
+            by_key.setdefault(key, []).append(h)
         out = []
         for key, docs in by_key.items():
             best = docs[0].document
-            client = next((d.document.client for d in docs if d.document.client), None)
+            name = index.name_of(key) if index else project_name(best)
+            client = (index.client_of(key) if index else None) or next(
+                (d.document.client for d in docs if d.document.client), None)
             score = docs[0].score + 0.15 * sum(d.score for d in docs[1:4])
-            out.append(ProjectHit(key, project_name(best), client, docs, score, max(d.similarity for d in docs)))
+            out.append(ProjectHit(key, name, client, docs, score, max(d.similarity for d in docs)))
         out.sort(key=lambda p: -p.score)
         return out
 

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = Field(default=30.0, description="Seconds per LLM request.")
     llm_retries: int = 1
+    llm_max_tokens: int = Field(default=512, description="Longest answer the LLM may write, in tokens.")
 
     # Ingest limits.
     max_file_mb: float = 50.0

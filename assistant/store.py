@@ -160,8 +160,13 @@ class Store:
         self.version += 1
 
     def _put_record(self, doc: Document, committed: str, pending: str = "") -> None:
-        meta = {"source": doc.source, "content_hash": committed, "pending": pending, "json": doc.model_dump_json()}
-        self.records.upsert(ids=[doc.id], embeddings=[[1.0]], metadatas=[meta], documents=[doc.title or doc.source])
+        self._put_records([(doc, committed, pending)])
+
+    def _put_records(self, rows: list[tuple[Document, str, str]]) -> None:
+        self.records.upsert(
+            ids=[d.id for d, _, _ in rows], embeddings=[[1.0]] * len(rows),
+            metadatas=[{"source": d.source, "content_hash": c, "pending": p, "json": d.model_dump_json()} for d, c, p in rows],
+            documents=[d.title or d.source for d, _, _ in rows])
 
     def _all_records(self) -> list[dict]:
         got = self.records.get(include=["metadatas"])
@@ -259,25 +264,40 @@ class Store:
     # -- writes -----------------------------------------------------------------------------------
     def commit(self, doc: Document, chunks: list[Chunk], vectors: list[list[float]]) -> None:
         """Replace a document and its chunks in one visible step (see the module docstring)."""
+        self.commit_many([(doc, chunks, vectors)])
+
+    def commit_many(self, items: list[tuple[Document, list[Chunk], list[list[float]]]]) -> None:
+        """Commit several documents with a handful of store calls (each one still flips in one step)."""
+        if not items:
+            return
         with self._lock:
-            old = self._record(doc.id)
-            doc.chunk_count = len(chunks)
-            doc.ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            if old and old.get("content_hash"):  # 1. journal, keeping the committed record readable
-                self._put_record(Document.model_validate_json(old["json"]), committed=old["content_hash"],
-                                 pending=doc.content_hash)
-            else:
-                self._put_record(doc, committed="", pending=doc.content_hash)
-            for b in range(0, len(chunks), 500):  # 2. new chunks
-                part = chunks[b : b + 500]
-                self.chunks.upsert(ids=[c.id for c in part], embeddings=vectors[b : b + 500],
-                                   documents=[c.text for c in part], metadatas=[chunk_metadata(doc, c) for c in part])
-            self._put_record(doc, committed=doc.content_hash, pending=doc.content_hash)  # 3. commit point
-            self.chunks.delete(where={"$and": [{"doc_id": doc.id}, {"version": {"$ne": doc.content_hash}}]})  # 4.
-            self._put_record(doc, committed=doc.content_hash)
+            ids = [d.id for d, _, _ in items]
+            got = self.records.get(ids=ids, include=["metadatas"])
+            old = {i: m for i, m in zip(got["ids"], got["metadatas"])}
+            now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            journal = []
+            for doc, chunks, _ in items:
+                doc.chunk_count, doc.ingested_at = len(chunks), now
+                prev = old.get(doc.id)
+                if prev and prev.get("content_hash"):  # keep the committed record readable meanwhile
+                    journal.append((Document.model_validate_json(prev["json"]), prev["content_hash"], doc.content_hash))
+                else:
+                    journal.append((doc, "", doc.content_hash))
+            self._put_records(journal)  # 1. journal
+            rows = [(doc, c, v) for doc, chunks, vecs in items for c, v in zip(chunks, vecs)]
+            for b in range(0, len(rows), 1000):  # 2. new chunks
+                part = rows[b : b + 1000]
+                self.chunks.upsert(ids=[c.id for _, c, _ in part], embeddings=[v for _, _, v in part],
+                                   documents=[c.text for _, c, _ in part],
+                                   metadatas=[chunk_metadata(d, c) for d, c, _ in part])
+            self._put_records([(d, d.content_hash, d.content_hash) for d, _, _ in items])  # 3. commit point
+            hashes = sorted({d.content_hash for d, _, _ in items})
+            self.chunks.delete(where={"$and": [{"doc_id": {"$in": ids}}, {"version": {"$nin": hashes}}]})  # 4.
+            self._put_records([(d, d.content_hash, "") for d, _, _ in items])
             self._bump()
-            self._docs[doc.id] = doc
-            self.lexical.replace(doc, chunks)
+            for doc, chunks, _ in items:
+                self._docs[doc.id] = doc
+                self.lexical.replace(doc, chunks)
 
     def delete(self, doc_id: str) -> bool:
         with self._lock:

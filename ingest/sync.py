@@ -271,18 +271,19 @@ class Ingestor:
             return
         texts = [c.embed_text for _, chunks, _, _ in pending for c in chunks]
         vectors = self.store.embeddings.embed_documents(texts)
-        at = 0
-        for doc, chunks, it, existed in pending:
-            vecs = vectors[at : at + len(chunks)]
+        batch, at = [], 0
+        for doc, chunks, it, _existed in pending:
+            batch.append((doc, chunks, vectors[at : at + len(chunks)]))
             at += len(chunks)
             doc.original = self._keep_original(doc, it.path)
-            self.store.commit(doc, chunks, vecs)
+        self.store.commit_many(batch)
+        for doc, chunks, it, existed in pending:
             report.new_chunks += len(chunks)
+            status = "updated" if existed else "added"
             if existed:
                 report.updated += 1
             else:
                 report.added += 1
-            status = "updated" if existed else "added"
             report.results.append({"source": doc.source, "status": status, "chunks": len(chunks), "title": doc.title})
             self._clear_failure(doc.source)
             tick(doc.source, status)
