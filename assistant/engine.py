@@ -15,7 +15,7 @@ from typing import Iterator
 from assistant.citations import check, cited_numbers
 from assistant.conversation import resolve
 from assistant.extractive import compose, wants_people
-from assistant.gate import Gate, key_terms
+from assistant.gate import INJECTION, Gate, key_terms
 from assistant.lexical import TermStats
 from assistant.models import Answer, Citation, Document, Filters, Retrieved, Source, Turn
 from assistant.retrieval import Mode, ProjectHit, Retriever, wants_recent
@@ -23,12 +23,6 @@ from assistant.settings import Settings, get_settings
 from assistant.store import Store, describe_store
 
 log = logging.getLogger(__name__)
-
-# Document text that tries to instruct the assistant is kept out of the evidence.
-INJECTION = re.compile(r"\b(ignore|disregard|forget) (all |any |your |the |previous |prior |above )*(instructions|rules|prompt)|"
-                       r"\bsystem prompt\b|\byou are (now )?(an? )?(ai|assistant|chatbot|language model)\b|"
-                       r"\b(assistant|ai|chatbot|model)s?,? (must|should) (say|answer|respond|claim)\b|"
-                       r"\b(always|must) (answer|say|respond|reply) (yes|that)\b", re.I)
 
 History = list[Turn] | list[str] | list[dict] | None
 
@@ -57,6 +51,7 @@ class Engine:
         self._projects = None
         self._projects_gen: object = None
         self._llm = None
+        self._question = ""
         self._lock = threading.RLock()
 
     # -- parts ------------------------------------------------------------------------------------
@@ -131,6 +126,9 @@ class Engine:
 
         matches, closest, verdicts = self._decide(resolved.standalone if not resolved.is_followup else turns[-1].question,
                                                   projects, followup=bool(resolved.focus_doc_ids))
+        if recent and matches:
+            self._question = question
+            doc_hits = self._newest_first(matches, doc_hits, f.groups)
         t2 = time.perf_counter()
         groups = f.groups
         missing = verdicts[0].missing if verdicts and not matches else None
@@ -167,11 +165,45 @@ class Engine:
             verdicts.append(v)
             if v.match and (not matches or p.score >= 0.35 * matches[0].score):
                 matches.append(p)
+        # A roster or spreadsheet that lists many projects is supporting evidence, not a project of its own.
+        real = [p for p in matches if not all(d.document.doc_type == "spreadsheet" for d in p.docs)]
+        matches = real or matches
         order = sorted(range(len(verdicts)), key=lambda i: not verdicts[i].match)
         verdicts = [verdicts[i] for i in order]
         matches = matches[: self.settings.max_projects]
         closest = [] if matches else considered[:3]
         return matches, closest, verdicts
+
+    def _newest_first(self, matches: list[ProjectHit], doc_hits: list, groups) -> list:
+        """"Latest on X": the project's newest document leads, even if retrieval ranked it lower."""
+        from assistant.retrieval import DocHit
+
+        from assistant.projects import UPDATE_TYPES
+        from assistant.retrieval import UPDATE_WORDS
+
+        top = matches[0]
+        members = [d for d in self.project_docs(top, groups) if d.date]
+        updates = [d for d in members if d.doc_type in UPDATE_TYPES or d.format == "eml"]
+        if updates and UPDATE_WORDS.search(self._question):  # "the last status e-mail": the newest update
+            members = updates
+        if not members:
+            return doc_hits
+        newest = max(members, key=lambda d: d.date or "")
+        hit = next((h for h in doc_hits if h.document.id == newest.id), None)
+        if hit is None:
+            chunks = self.store.chunks_of(newest.id)
+            if not chunks:
+                return doc_hits
+            src = Source(chunk=chunks[0], document=newest, score=top.score)
+            hit = DocHit(newest, [src], top.score, 0.0)
+        if hit not in top.docs:
+            top.docs.insert(0, hit)
+        # Its opening passage is what "the latest" is about: make it the project's lead evidence.
+        chunks = self.store.chunks_of(newest.id)[:2]
+        lead = [Source(chunk=c, document=newest, score=top.sources[0].score + 1e-3 * (2 - i)) for i, c in enumerate(chunks)]
+        hit.sources = lead + [s for s in hit.sources if s.chunk.id not in {c.id for c in chunks}]
+        top.newest = newest.id
+        return [hit] + [h for h in doc_hits if h is not hit]
 
     def _llm_answer(self, question: str, standalone: str, matches: list[ProjectHit], fallback: Answer):
         """Stream the LLM's phrasing over the matched evidence; fall back to the extractive answer."""
@@ -199,6 +231,14 @@ class Engine:
                               date=s.document.date, snippet=s.chunk.text) for i, s in enumerate(srcs, 1)]
         text, removed, uncited = check(text, citations)
         used = set(cited_numbers(text))
+        if not used:  # an answer that cites nothing cannot be trusted: keep the extractive one
+            fallback.notice = "The language model's answer cited no source; showing the extractive answer."
+            yield "\n\n---\n" + fallback.answer
+            return
+        verdict = fallback.answer.splitlines()[0]
+        low = text.lower().lstrip("*# ")
+        if not low.startswith(("yes", "no record", "no,")):  # the gate's verdict leads, in the model's words' place
+            text = f"{verdict}\n\n{text}"
         fallback.answer = text
         fallback.answerer = "llm"
         fallback.citations = [c for c in citations if c.n in used]

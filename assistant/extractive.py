@@ -53,6 +53,12 @@ def _sentences(src: Source) -> list[str]:
 
 def best_sentences(question: str, hit: ProjectHit, weight, n: int = 2, recent: bool = False) -> list[tuple[Source, str]]:
     terms = {_stem(t): weight(t) for t in key_terms(question)}
+    if recent and hit.newest:  # "the latest": quote the newest document, in its own order
+        lead = [s for s in hit.sources if s.document.id == hit.newest]
+        lead.sort(key=lambda s: s.chunk.index)
+        quoted = [(src, sent) for src in lead for sent in _sentences(src)]
+        if quoted:
+            return quoted[: n + 1]
     cands: list[tuple[float, int, Source, str]] = []
     sources = hit.sources[:6]
     if recent:

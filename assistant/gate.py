@@ -35,6 +35,12 @@ office department agency agencies state states federal government us u.s service
 project projects""".split())
 
 
+# Document text that tries to instruct the assistant is kept out of the evidence.
+INJECTION = re.compile(r"\b(ignore|disregard|forget) (all |any |your |the |previous |prior |above )*(instructions|rules|prompt)|"
+                       r"\bsystem prompt\b|\byou are (now )?(an? )?(ai|assistant|chatbot|language model)\b|"
+                       r"\b(assistant|ai|chatbot|model)s?,? (must|should) (say|answer|respond|claim)\b|"
+                       r"\b(always|must) (answer|say|respond|reply) (yes|that)\b", re.I)
+
 # A sentence that says what we did NOT do is no evidence that we did it ("CPQ was out of scope").
 NEGATION = re.compile(r"\b(not|no|never|none|neither|nor|without|excluded?|exclusions?|declined|"
                       r"out of scope|outside (the |our )?scope|beyond (the )?scope|non-goals?|future phase|"
@@ -115,6 +121,8 @@ class Gate:
                 if heading:
                     pos |= stems_of(heading) if not negated_section else set()
                 for sent in split_sentences(body):
+                    if INJECTION.search(sent):  # instructions planted in a document are not evidence
+                        continue
                     (neg if negated_section or NEGATION.search(sent) else pos).update(stems_of(sent))
             self._profiles[key] = (pos, neg - pos)
         return self._profiles[key]

@@ -13,8 +13,11 @@ from assistant.models import Document, Filters, Source
 Mode = Literal["hybrid", "dense", "lexical"]
 RRF_K = 60
 
-RECENT = re.compile(r"\b(latest|recent(ly)?|newest|most recent|last (update|status|news)|current status|"
-                    r"status update|what happened after|since then|lately|these days|update on)\b", re.I)
+RECENT = re.compile(r"\b(latest|recent(ly)?|newest|most recent|current(ly)?|right now|these days|lately|"
+                    r"(the )?last (\w+ ){0,2}(update|status|news|report|e-?mail|message|note)s?|status update|"
+                    r"where (do|does|did) (things|it|we) stand|how is .{1,40} going|what happened after|since then|"
+                    r"update on|progress on|still (running|active|going))\b", re.I)
+UPDATE_WORDS = re.compile(r"\b(status|update|e-?mail|report|news|weekly|progress)\b", re.I)
 
 
 def wants_recent(question: str) -> bool:
@@ -39,6 +42,7 @@ class ProjectHit:
     similarity: float
     coverage: float = 0.0  # share of the question's weighted key terms found in the project's evidence
     missing: list[str] = field(default_factory=list)
+    newest: str | None = None  # for "latest" questions: the id of the project's newest relevant document
 
     @property
     def sources(self) -> list[Source]:
