@@ -111,6 +111,8 @@ def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit],
     citer = Citer()
     lines: list[str] = []
     answer = Answer(question=question)
+    # A match we cannot quote a sentence from is no match we can stand behind.
+    matches = [h for h in matches if best_sentences(question, h, weight, n=1, recent=recent)]
     if matches and wants_people(question):
         return _compose_people(question, matches, project_docs, weight, citer, answer)
     if matches:
