@@ -217,7 +217,8 @@ def projects(as_json: bool = typer.Option(False, "--json"),
     from assistant.access import groups_for_user
 
     eng = _engine()
-    cards = eng.projects().cards(groups=groups_for_user(as_user))
+    groups = groups_for_user(as_user)
+    cards = eng.projects(groups).cards(groups=groups)
     if as_json:
         out.print_json(json.dumps([c.model_dump() for c in cards]))
         return
@@ -233,7 +234,8 @@ def people(as_json: bool = typer.Option(False, "--json"),
     from assistant.access import groups_for_user
 
     eng = _engine()
-    who = eng.projects().people(groups=groups_for_user(as_user))
+    groups = groups_for_user(as_user)
+    who = eng.projects(groups).people(groups=groups)
     if as_json:
         out.print_json(json.dumps({p: [c.name for c in cs] for p, cs in who.items()}))
         return

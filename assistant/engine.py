@@ -68,20 +68,26 @@ class Engine:
 
         return Ingestor(self.store, self.settings)
 
-    def projects(self):
-        """The project index, rebuilt when the store's content changes."""
+    def projects(self, groups: list[str] | None = None):
+        """The project index over what these groups may see, rebuilt when the store's content changes.
+
+        Built per group set, so a project's name, client or people never come from a document the
+        asker may not read."""
         from assistant.projects import ProjectIndex
 
         with self._lock:
-            docs = self.store.documents()
+            self.store.refresh()
             if self.store.version != self._projects_gen or self._projects is None:
-                self._projects = ProjectIndex(docs)
+                self._projects = {}
                 self._projects_gen = self.store.version
                 self.gate.reset()
-            return self._projects
+            key = None if groups is None else tuple(sorted(groups))
+            if key not in self._projects:
+                self._projects[key] = ProjectIndex(self.store.documents(groups=groups))
+            return self._projects[key]
 
     def project_docs(self, hit: ProjectHit, groups: list[str] | None = None) -> list[Document]:
-        found = self.projects().members.get(hit.key, [])
+        found = self.projects(groups).members.get(hit.key, [])
         if groups is not None:
             found = [d for d in found if set(d.groups) & set(groups)]
         return found or [d.document for d in hit.docs]
@@ -108,7 +114,7 @@ class Engine:
         resolved = resolve(question, turns)
         f = (filters or Filters()).model_copy()
         if f.project:  # a project includes its linked updates, so filter by its documents
-            index = self.projects()
+            index = self.projects(f.groups)
             key = next((k for k in index.members if index.name_of(k).lower() == f.project.lower() or k == f.project),
                        None)
             f.doc_ids = [d.id for d in index.members.get(key, [])] if key else []
@@ -120,7 +126,7 @@ class Engine:
                    if not INJECTION.search(s.chunk.text)]
         recent = wants_recent(question)
         doc_hits = self.retriever.group_documents(sources, recent=recent)
-        projects = self.retriever.group_projects(doc_hits, self.projects())
+        projects = self.retriever.group_projects(doc_hits, self.projects(f.groups))
         t1 = time.perf_counter()
         timings["retrieval_ms"] = (t1 - t0) * 1000
 

@@ -151,11 +151,16 @@ class Ingestor:
                     report.results.append({"source": doc.source, "status": "deleted"})
         return self._finish(report)
 
-    def ingest_upload(self, name: str, data: bytes, groups: list[str] | None = None) -> IngestReport:
-        """One uploaded file: checked, stored under a safe name, then ingested like any other."""
+    def ingest_upload(self, name: str, data: bytes, groups: list[str] | None = None, user=None) -> IngestReport:
+        """One uploaded file: checked, stored under a safe name, then ingested like any other.
+
+        `user` (an assistant.access.User) is required when sign-in is on; only admins may upload."""
         t0 = time.perf_counter()
         report = IngestReport()
         source = safe_name(name)
+        if self.settings.auth != "none" and (user is None or not getattr(user, "is_admin", False)):
+            report.failed.append(Failure(source=source, error="uploading needs the admin role; ask an administrator"))
+            return self._finish(report)
         cap = int(self.settings.max_file_mb * 1024 * 1024)
         if len(data) > cap:
             report.failed.append(Failure(source=source, error=f"file is larger than the {self.settings.max_file_mb:g} MB limit"))
@@ -303,6 +308,8 @@ class Ingestor:
     def _keep_original(self, doc: Document, path: Path) -> str:
         dest_dir = self.settings.originals_dir / doc.id
         dest = dest_dir / safe_name(doc.source)
+        if Path(path).resolve() == dest.resolve():  # re-ingest from the kept copy itself
+            return str(dest)
         try:
             if dest_dir.exists():
                 shutil.rmtree(dest_dir)
