@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from assistant.citations import split_sentences
-from assistant.gate import key_terms
+from assistant.gate import INJECTION, NEGATION, key_terms
 from assistant.models import Answer, Citation, Document, ProjectMatch, Source
 from assistant.retrieval import ProjectHit
 
@@ -68,6 +68,8 @@ def best_sentences(question: str, hit: ProjectHit, weight, n: int = 2, recent: b
             words = {_stem(w) for w in re.findall(r"[a-z0-9]+", sent.lower())}
             overlap = sum(w for t, w in terms.items() if t in words)
             score = overlap + 0.5 / (1 + rank) + (0.3 if pos == 0 else 0.0)
+            if NEGATION.search(sent) or INJECTION.search(sent):  # what we did not do is poor evidence of a "yes"
+                score -= 100
             cands.append((score, -rank, src, sent))
     cands.sort(key=lambda c: (c[0], c[1]), reverse=True)
     picked: list[tuple[Source, str]] = []

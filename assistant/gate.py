@@ -78,6 +78,7 @@ class Verdict:
     similarity: float
     missing: list[str]
     reason: str
+    top_term_present: bool = True
 
 
 def key_terms(question: str) -> list[str]:
@@ -182,11 +183,13 @@ class Gate:
         coverage = sum(w for t, w in weights.items() if present[t]) / total if total else 1.0
         ent_cov = sum(present[e] for e in ents) / len(ents) if ents else 1.0
         missing = [t for t in dict.fromkeys(ents + sorted(terms, key=lambda t: -weights.get(t, 0))) if not present[t]]
+        top_present = present[max(terms, key=lambda t: weights[t])] if terms else True
         sim = project.similarity
         if ent_cov < self.min_entities:
-            return Verdict(False, coverage, ent_cov, sim, missing, f"names not found: {', '.join(e for e in ents if not present[e])}")
+            return Verdict(False, coverage, ent_cov, sim, missing, f"names not found: {', '.join(e for e in ents if not present[e])}",
+                           top_present)
         ok = sim >= self.min_similarity and sim + self.coverage_weight * coverage >= self.min_evidence
         why = f"similarity {sim:.2f}, key-term coverage {coverage:.0%}"
         if not ok and missing:
             why += f"; missing: {', '.join(missing[:4])}"
-        return Verdict(ok, coverage, ent_cov, sim, missing, why)
+        return Verdict(ok, coverage, ent_cov, sim, missing, why, top_present)
