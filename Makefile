@@ -41,7 +41,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 eval: $(STAMP)
-	$(BIN)/precedent eval --dataset evals/datasets/sample.jsonl --ingest $(SAMPLE) --out runs/eval-sample
+	$(BIN)/precedent eval --dataset evals/datasets/sample.jsonl --ingest $(SAMPLE) --out runs/eval-sample --gate evals/thresholds.json
 
 bench: $(STAMP)
 	$(BIN)/precedent bench

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.gate import key_terms
+from assistant.gate import entity_terms, key_terms
 from assistant.models import Turn
 
 _REFERS = re.compile(
@@ -27,6 +27,7 @@ class Resolved:
     is_followup: bool
     focus_projects: list[str]  # names of projects in focus
     focus_doc_ids: list[str] | None  # restrict retrieval to these documents
+    gate_question: str | None = None  # what the evidence gate must judge (None: the projects in focus stand)
 
 
 def is_followup(question: str, history: list[Turn]) -> bool:
@@ -43,6 +44,13 @@ def resolve(question: str, history: list[Turn]) -> Resolved:
     prev = history[-1]
     prev_q = prev.answer.standalone_question if prev.answer and prev.answer.standalone_question else prev.question
     standalone = f"{prev_q} {question}"
+    # "And what about the FAFSA?" brings a topic of its own: search afresh, and judge that topic.
+    new_terms = set(key_terms(question)) - set(key_terms(prev_q))
+    new_names = set(entity_terms(question)) - set(entity_terms(prev_q))
+    explicit = _ORD_RE.search(question) or re.search(r"\b(that|this|the same) (one|project|work|engagement)\b", question, re.I)
+    refers = _REFERS.search(question) or explicit
+    if not explicit and (new_names or (new_terms and not refers)):
+        return Resolved(standalone, True, [], None, gate_question=question)
     focus = []
     if prev.answer is not None:
         focus = prev.answer.projects or []

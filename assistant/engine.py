@@ -130,8 +130,8 @@ class Engine:
         t1 = time.perf_counter()
         timings["retrieval_ms"] = (t1 - t0) * 1000
 
-        matches, closest, verdicts = self._decide(resolved.standalone if not resolved.is_followup else turns[-1].question,
-                                                  projects, followup=bool(resolved.focus_doc_ids))
+        gate_q = resolved.gate_question or (turns[-1].question if resolved.is_followup else resolved.standalone)
+        matches, closest, verdicts = self._decide(gate_q, projects, followup=bool(resolved.focus_doc_ids))
         if recent and matches:
             self._question = question
             doc_hits = self._newest_first(matches, doc_hits, f.groups)

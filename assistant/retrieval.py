@@ -12,6 +12,8 @@ from assistant.models import Document, Filters, Source
 
 Mode = Literal["hybrid", "dense", "lexical"]
 RRF_K = 60
+TABLE_FORMATS = ("csv", "xlsx")
+TABLE_WEIGHT = 0.6
 
 RECENT = re.compile(r"\b(latest|recent(ly)?|newest|most recent|current(ly)?|right now|these days|lately|"
                     r"(the )?last (\w+ ){0,2}(update|status|news|report|e-?mail|message|note)s?|status update|"
@@ -104,6 +106,8 @@ class Retriever:
             # The best chunk counts most; further matching chunks add a little (a document that
             # discusses the topic throughout beats one that mentions it once).
             score = srcs[0].score + 0.25 * sum(s.score for s in srcs[1:4])
+            if srcs[0].document.format in TABLE_FORMATS:
+                score *= TABLE_WEIGHT  # a roster or catalogue mentions everything; it supports, it rarely answers
             sim = max((s.dense or 0.0) for s in srcs)
             hits.append(DocHit(srcs[0].document, srcs, score, sim))
         hits.sort(key=lambda h: -h.score)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_unzipped_mb: float = 200.0
     parse_timeout: float = Field(default=120.0, description="Seconds allowed to parse one file.")
     workers: int = Field(default=2, description="Parallel parser processes.")
+    ignore: list[str] = Field(
+        default=["LICENSE*", "LICENCE*", "COPYING*", "NOTICE*", "~$*", "*.tmp", "Thumbs.db", "desktop.ini"],
+        description="File-name patterns skipped inside ingested folders (not project documents).")
     worker_memory_mb: int = Field(default=4096, description="Address-space cap of one parser process.")
 
     # Retrieval.

@@ -59,15 +59,25 @@ def _hidden(p: Path) -> bool:
     return any(part.startswith(".") for part in p.parts)
 
 
-def discover(paths: Iterable[Path]) -> list[Item]:
-    """Files under the given paths; a file's source is its path relative to the folder named."""
+def _ignored(rel: Path, patterns: Iterable[str]) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatch(rel.name, p) or fnmatch.fnmatch(rel.as_posix(), p) for p in patterns)
+
+
+def discover(paths: Iterable[Path], ignore: Iterable[str] = ()) -> list[Item]:
+    """Files under the given paths; a file's source is its path relative to the folder named.
+
+    Inside folders, hidden files and files matching `ignore` (licence notes, editor litter) are skipped;
+    a file named explicitly is always taken."""
     items: list[Item] = []
+    ignore = list(ignore)
     for root in paths:
         root = Path(root)
         if root.is_dir():
             for f in sorted(root.rglob("*")):
                 rel = f.relative_to(root)
-                if f.is_file() and not _hidden(rel):
+                if f.is_file() and not _hidden(rel) and not _ignored(rel, ignore):
                     items.append(Item(path=f, source=rel.as_posix(), origin=str(root.resolve())))
         elif root.exists():
             items.append(Item(path=root, source=root.name, origin=str(root.resolve().parent)))
@@ -138,7 +148,7 @@ class Ingestor:
     def ingest_paths(self, paths: Iterable[Path], groups: list[str] | None = None, prune: bool = False,
                      progress: Progress | None = None) -> IngestReport:
         paths = [Path(p) for p in paths]
-        items = discover(paths)
+        items = discover(paths, self.settings.ignore)
         report = self._run(items, groups, progress)
         if prune:
             present = {(i.origin, i.source) for i in items}
