@@ -239,6 +239,119 @@ def test_feedback_is_saved_and_new_conversation_clears(app, library):
     assert len(app.chat_message) == 0
 
 
+def test_chat_links_projects_people_and_offers_briefs(app):
+    from assistant.brief import brief_markdown
+
+    ask(app, "Have we built an online permit system for boat moorings?")
+    labels = [b.label for b in app.download_button]
+    assert "Capability brief (Markdown)" in labels and "Capability brief (DOCX)" in labels
+    links = {(link.proto.page, link.proto.query_string) for link in app.get("page_link")}
+    assert ("projects", "project=harborpass") in links  # the matched project, opened on the Projects page
+    assert ("people", "person=Anika+Solberg") in links
+    answer = app.session_state["turns"][0].answer
+    assert "HarborPass" in brief_markdown(answer) and "harbor-permits.md" in brief_markdown(answer)
+
+    ask(app, "Have we built a hospital operating-room scheduling system?")  # no record: no brief for it
+    assert sum(b.label == "Capability brief (DOCX)" for b in app.download_button) == 1
+
+
+# -- projects and people ----------------------------------------------------------------------------
+HARBOR_UPDATE = """---
+title: "[HarborPass] Weekly status: card payments live"
+client: Port of Wexley Harbor Authority
+project: HarborPass
+date: 2022-08-01
+people: [Tomas Reyes, Mara Lindgren]
+doc_type: status_update
+---
+# HarborPass weekly status
+
+Card payments for mooring permit fees went live this week.
+"""
+
+
+def test_projects_page_cards_filters_and_timeline(app, library, tmp_path):
+    update = tmp_path / "a-harbor-status.md"  # sorts before harbor-permits.md by name, after it by date
+    update.write_text(HARBOR_UPDATE, encoding="utf-8")
+    library.ingestor().ingest_paths([update])
+    try:
+        app.switch_page("pages/projects.py").run()
+        assert not app.exception, app.exception
+        page = texts(app)
+        for name in ("HarborPass", "GrainCast", "ShelfHelp", "KelpWatch"):
+            assert f"**{name}**" in page
+        assert "Port of Wexley Harbor Authority · 2022-05 – 2022-08 · 2 documents" in page  # client, period, count
+        assert "<script>" not in texts(app, raw=True) and "<b>" not in texts(app, raw=True)
+
+        app.selectbox(key="pj_client").set_value("Prairie Growers Cooperative").run()
+        page = texts(app)
+        assert "**GrainCast**" in page and "**HarborPass**" not in page and "**1 project** of 4" in page
+        app.selectbox(key="pj_client").set_value("All clients").run()
+        app.text_input(key="pj_query").set_value("library catalogue").run()
+        assert "**ShelfHelp**" in texts(app) and "**GrainCast**" not in texts(app)
+        app.text_input(key="pj_query").set_value("").run()
+        assert len(app.dataframe) == 0  # no project chosen yet: no timeline
+
+        app.selectbox(key="pj_selected").set_value("harborpass").run()
+        assert not app.exception, app.exception
+        timeline = app.dataframe[0].value
+        assert list(timeline["source"]) == ["harbor-permits.md", "a-harbor-status.md"]  # oldest first
+        assert list(timeline["date"]) == ["2022-05-10", "2022-08-01"]
+        assert list(timeline["type"]) == ["case study", "status update"]
+        assert app.query_params.get("project") in ("harborpass", ["harborpass"])  # the URL names the project
+        people = {(link.proto.page, link.proto.query_string) for link in app.get("page_link")}
+        assert ("people", "person=Mara+Lindgren") in people
+    finally:
+        doc = library.store.document_by_source("a-harbor-status.md")
+        if doc:
+            library.ingestor().delete(doc.id)
+
+
+def test_projects_page_opens_the_project_in_the_link(library):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.query_params["project"] = "graincast"
+    at.switch_page("pages/projects.py").run()
+    assert not at.exception, at.exception
+    assert at.session_state["pj_selected"] == "graincast"
+    assert list(at.dataframe[0].value["source"]) == ["grain-forecast.md"]
+    assert any(s.value == "GrainCast" for s in at.subheader)
+
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.query_params["project"] = "no-such-project"
+    at.switch_page("pages/projects.py").run()
+    assert not at.exception, at.exception
+    assert any("There is no project" in w.value for w in at.warning) and len(at.dataframe) == 0
+
+
+def test_people_page_lists_who_worked_on_what(app):
+    app.switch_page("pages/people.py").run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    row = table[table["person"] == "Anika Solberg"]
+    assert len(row) == 1 and row["worked on"].iloc[0] == "HarborPass (2022-05)"
+    assert row["clients"].iloc[0] == "Port of Wexley Harbor Authority"
+    assert {"Lucia Fernandez", "Omar Haddad", "Grace Okafor", "Ivo Marsh"} <= set(table["person"])
+
+    app.text_input(key="pe_query").set_value("yield").run()  # a project's words find its people
+    assert set(app.dataframe[0].value["person"]) == {"Lucia Fernandez", "Omar Haddad"}
+
+    app.selectbox(key="pe_selected").set_value("Omar Haddad").run()
+    assert not app.exception, app.exception
+    assert any(s.value == "Omar Haddad" for s in app.subheader)
+    links = {(link.proto.page, link.proto.query_string, shown(link.proto.label)) for link in app.get("page_link")}
+    assert ("projects", "project=graincast", "GrainCast") in links
+    assert "Prairie Growers Cooperative · 2021-09" in texts(app)
+
+
+def test_people_page_opens_the_person_in_the_link(library):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.query_params["person"] = "Grace Okafor"
+    at.switch_page("pages/people.py").run()
+    assert not at.exception, at.exception
+    assert at.session_state["pe_selected"] == "Grace Okafor"
+    assert "Eastvale Public Library · 2023-03" in texts(at)
+
+
 # -- library ----------------------------------------------------------------------------------------
 def test_library_lists_searches_uploads_and_deletes(app, library):
     app.switch_page("pages/library.py").run()
@@ -414,6 +527,10 @@ def test_local_sign_in_and_access_groups(library, tmp_path):
         at.switch_page("pages/library.py").run()
         assert len(at.file_uploader) == 0 and "ledger.md" not in set(at.dataframe[0].value["source"])
         assert not any(b.label == "Delete" for b in at.button)
+        for page in ("pages/projects.py", "pages/people.py"):  # no project or person from finance documents
+            at.switch_page(page).run()
+            assert not at.exception, at.exception
+            assert "LedgerLight" not in texts(at) and "ledger.md" not in texts(at)
         at.switch_page("pages/evaluation.py").run()
         assert "Evaluation is for administrators." in texts(at)
     finally:

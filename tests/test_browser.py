@@ -1,7 +1,8 @@
 """End to end in a real browser: `streamlit run ui/app.py` on loopback, driven by Playwright in Debian's Chromium.
 
 A person asks a question and sees a cited answer, follows up, uploads a file on the Library page, sees
-it listed, and gets it cited back on the chat page. Screenshots of each step go to test-artifacts/.
+it listed, gets it cited back on the chat page, downloads a capability brief, and follows an answer's
+links to its project's timeline and to a person who worked on it. Screenshots of each step go to test-artifacts/.
 Playwright never downloads a browser here: it drives /usr/bin/chromium (`make browser` installs it)."""
 
 from __future__ import annotations
@@ -280,4 +281,24 @@ def test_ask_follow_up_upload_and_cite(browser, app_url, tmp_path):
     goto_page(page, "Status")
     assert "reachable" in page.get_by_test_id("stMetric").nth(2).inner_text()
     screenshot(page, "status.png")
+
+    # 7. From the first answer to its project's timeline, and on to a person who worked on it.
+    goto_page(page, "Chat")
+    first = page.get_by_test_id("stChatMessage").nth(1)
+    assert first.get_by_role("button", name="Capability brief (DOCX)").count() == 1
+    with page.expect_download() as download:
+        first.get_by_role("button", name="Capability brief (Markdown)").click()
+    assert "HarborPass" in Path(download.value.path()).read_text(encoding="utf-8")
+    first.get_by_role("link", name="HarborPass").click()
+    page.get_by_role("heading", name="Projects").first.wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    assert page.url.endswith("/projects?project=harborpass")
+    page.get_by_text("Timeline", exact=True).first.wait_for(timeout=WAIT_MS)
+    # the timeline table: drawn on a canvas, its accessible copy in the DOM carries the cell text
+    page.get_by_test_id("stDataFrame").filter(has_text="harbor-permits.md").wait_for(state="attached", timeout=WAIT_MS)
+    screenshot(page, "projects-from-chat.png")
+    page.get_by_role("link", name="Anika Solberg").first.click()
+    page.get_by_role("heading", name="Anika Solberg").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    assert page.get_by_role("link", name="HarborPass").count() >= 1
     page.close()

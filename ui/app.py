@@ -1,8 +1,9 @@
 """Precedent's web app: `streamlit run ui/app.py` (or `make run`).
 
-Four pages: Chat (ask, with cited answers), Library (upload and manage documents), Evaluation (run
-datasets, read and compare results) and Status (backends and counts). All logic lives in assistant/,
-ingest/ and evals/; the pages only call them and render.
+Six pages: Chat (ask, with cited answers), Library (upload and manage documents), Projects (every
+project with its timeline), People (who worked on what), Evaluation (run datasets, read and compare
+results) and Status (backends and counts). All logic lives in assistant/, ingest/ and evals/; the
+pages only call them and render.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ st.set_page_config(page_title="Precedent", page_icon="📚", layout="wide", init
 page = st.navigation([
     st.Page("pages/chat.py", title="Chat", icon=":material/forum:", default=True),
     st.Page("pages/library.py", title="Library", icon=":material/folder_open:"),
+    st.Page("pages/projects.py", title="Projects", icon=":material/work:"),
+    st.Page("pages/people.py", title="People", icon=":material/group:"),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/analytics:"),
     st.Page("pages/status.py", title="Status", icon=":material/monitor_heart:"),
 ])

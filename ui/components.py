@@ -224,3 +224,78 @@ def onboarding(engine, sample_dir: Path, key: str) -> None:
             st.caption("The sample corpus is not built yet: run `make sample`.")
     with c2:
         st.page_link("pages/library.py", label="Upload documents on the Library page", icon=":material/upload_file:")
+
+
+# -- projects and people ----------------------------------------------------------------------------
+PROJECTS_PAGE = "pages/projects.py"
+PEOPLE_PAGE = "pages/people.py"
+
+
+def shorten(text: object, limit: int = 220) -> str:
+    """Plain text cut at a word boundary to about `limit` characters (escape it before rendering)."""
+    s = re.sub(r"\s+", " ", str(text or "")).strip()
+    if len(s) <= limit:
+        return s
+    cut = s[:limit].rsplit(" ", 1)[0].rstrip(",;:-–— ")
+    return cut + "…"
+
+
+def project_key(index, pm: ProjectMatch) -> str | None:
+    """The key of a matched project in the project index (for a link to the Projects page), if it has one."""
+    for doc_id in pm.document_ids:
+        doc = index.docs.get(doc_id)
+        if doc is not None:
+            return index.key_of(doc)
+    from assistant.projects import norm
+
+    key = norm(pm.name)
+    return key if key in index.members else None
+
+
+def named_people(answer: Answer, limit: int = 8) -> list[str]:
+    """The people an answer names: the experts of a "who has done X?" answer, else the matched projects' people."""
+    names = [p.get("name") for p in answer.people if p.get("name")]
+    if not names:
+        for pm in answer.projects:
+            names += [p for p in pm.people if p not in names]
+    return list(dict.fromkeys(names))[:limit]
+
+
+def render_answer_links(answer: Answer, keys: dict[str, str | None]) -> None:
+    """Links under an answer: each matched project on the Projects page, each named person on the People page."""
+    if answer.abstained or not answer.projects:
+        return
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.caption("Projects:", width="content")
+    for pm in answer.projects:
+        key = keys.get(pm.name)
+        if key:
+            row.page_link(PROJECTS_PAGE, label=md_escape(pm.name), icon=":material/work:",
+                          query_params={"project": key})
+    people = named_people(answer)
+    if people:
+        row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+        row.caption("People:", width="content")
+        for name in people:
+            row.page_link(PEOPLE_PAGE, label=md_escape(name), icon=":material/person:", query_params={"person": name})
+
+
+def brief_file_stem(answer: Answer) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", answer.question.lower())[:8]
+    return "capability-brief" + ("-" + "-".join(words) if words else "")
+
+
+def render_brief_downloads(answer: Answer, key: str) -> None:
+    """"Capability brief" downloads (Markdown and Word) built from the answer, when it has matching projects."""
+    if answer.abstained or not answer.projects:
+        return
+    from assistant.brief import brief_docx, brief_markdown
+
+    stem = brief_file_stem(answer)
+    row = st.container(horizontal=True, gap="small")
+    row.download_button("Capability brief (Markdown)", data=lambda: brief_markdown(answer).encode("utf-8"),
+                        file_name=f"{stem}.md", mime="text/markdown", key=f"brief-md-{key}", on_click="ignore",
+                        icon=":material/description:")
+    row.download_button("Capability brief (DOCX)", data=lambda: brief_docx(answer), file_name=f"{stem}.docx",
+                        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                        key=f"brief-docx-{key}", on_click="ignore", icon=":material/article:")

@@ -116,7 +116,7 @@ def _save_feedback(turn: Turn, index: int, rating: str, comment: str) -> None:
 
 
 def render_answer(turn: Turn, index: int, body: bool = True) -> None:
-    """Everything under an answer: verdict, text, notice, projects, sources, feedback, copy."""
+    """Everything under an answer: verdict, text, notice, projects, sources, links, briefs, feedback, copy."""
     a = turn.answer
     if a is None:
         return
@@ -128,6 +128,10 @@ def render_answer(turn: Turn, index: int, body: bool = True) -> None:
     ui.render_projects(a.projects)
     ui.render_projects(a.closest, closest=True)
     ui.render_citations(a.citations, a.standalone_question or turn.question, key, _original)
+    if a.projects and not a.abstained:
+        projects = engine.projects(groups)
+        ui.render_answer_links(a, {pm.name: ui.project_key(projects, pm) for pm in a.projects})
+        ui.render_brief_downloads(a, key)
     c1, c2 = st.columns([1, 3])
     with c1:
         _feedback(turn, index, key)
