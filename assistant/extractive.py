@@ -92,7 +92,7 @@ def project_match(hit: ProjectHit, project_docs: list[Document], is_match: bool)
         for p in d.people:
             if p not in people:
                 people.append(p)
-    return ProjectMatch(name=hit.name, client=hit.client or next((d.client for d in docs if d.client), None),
+    return ProjectMatch(name=hit.name, key=hit.key, client=hit.client or next((d.client for d in docs if d.client), None),
                         start=dates[0] if dates else None, end=dates[-1] if dates else None, people=people[:8],
                         sources=[d.document.source for d in hit.docs], document_ids=[d.id for d in docs],
                         score=round(hit.score, 5), is_match=is_match,

@@ -129,6 +129,7 @@ class ProjectMatch(BaseModel):
     """A project that the evidence points at, with its best evidence."""
 
     name: str
+    key: str | None = None  # the project's key in the project index (links to its card)
     client: str | None = None
     start: str | None = None
     end: str | None = None

@@ -115,7 +115,9 @@ class ProjectIndex:
         for d in docs:
             people += [p for p in d.people if p not in people]
             tags += [t for t in d.tags if t not in tags]
-        anchor = next((d for d in docs if not _is_update(d)), docs[0] if docs else None)
+        # The case study tells a project's story best; a SOW or proposal opens with legal boilerplate.
+        anchor = min(docs, key=lambda d: ({"case_study": 0, "retrospective": 1, "report": 2}.get(
+            d.doc_type, 3 if not _is_update(d) else 9), d.date or ""), default=None)
         return ProjectCard(
             key=key, name=self.name_of(key), client=self.client_of(key), start=min(dates) if dates else None,
             end=max(dates) if dates else None, people=people, tags=tags,
@@ -126,7 +128,9 @@ class ProjectIndex:
             groups=sorted({g for d in docs for g in d.groups}))
 
     def cards(self, groups: list[str] | None = None, min_docs: int = 1) -> list[ProjectCard]:
-        out = [self.card(k, groups) for k in self.members]
+        # A roster spreadsheet feeds People but is not a project of its own.
+        keys = [k for k, docs in self.members.items() if not all(d.doc_type == "spreadsheet" for d in docs)]
+        out = [self.card(k, groups) for k in keys]
         out = [c for c in out if len(c.documents) >= min_docs]
         return sorted(out, key=lambda c: (c.end or "", c.name), reverse=True)
 

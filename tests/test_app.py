@@ -275,7 +275,7 @@ def test_projects_page_cards_filters_and_timeline(app, library, tmp_path):
     update.write_text(HARBOR_UPDATE, encoding="utf-8")
     library.ingestor().ingest_paths([update])
     try:
-        app.switch_page("pages/projects.py").run()
+        app.switch_page("views/projects.py").run()
         assert not app.exception, app.exception
         page = texts(app)
         for name in ("HarborPass", "GrainCast", "ShelfHelp", "KelpWatch"):
@@ -310,7 +310,7 @@ def test_projects_page_cards_filters_and_timeline(app, library, tmp_path):
 def test_projects_page_opens_the_project_in_the_link(library):
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     at.query_params["project"] = "graincast"
-    at.switch_page("pages/projects.py").run()
+    at.switch_page("views/projects.py").run()
     assert not at.exception, at.exception
     assert at.session_state["pj_selected"] == "graincast"
     assert list(at.dataframe[0].value["source"]) == ["grain-forecast.md"]
@@ -318,13 +318,13 @@ def test_projects_page_opens_the_project_in_the_link(library):
 
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     at.query_params["project"] = "no-such-project"
-    at.switch_page("pages/projects.py").run()
+    at.switch_page("views/projects.py").run()
     assert not at.exception, at.exception
     assert any("There is no project" in w.value for w in at.warning) and len(at.dataframe) == 0
 
 
 def test_people_page_lists_who_worked_on_what(app):
-    app.switch_page("pages/people.py").run()
+    app.switch_page("views/people.py").run()
     assert not app.exception, app.exception
     table = app.dataframe[0].value
     row = table[table["person"] == "Anika Solberg"]
@@ -346,7 +346,7 @@ def test_people_page_lists_who_worked_on_what(app):
 def test_people_page_opens_the_person_in_the_link(library):
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     at.query_params["person"] = "Grace Okafor"
-    at.switch_page("pages/people.py").run()
+    at.switch_page("views/people.py").run()
     assert not at.exception, at.exception
     assert at.session_state["pe_selected"] == "Grace Okafor"
     assert "Eastvale Public Library · 2023-03" in texts(at)
@@ -354,7 +354,7 @@ def test_people_page_opens_the_person_in_the_link(library):
 
 # -- library ----------------------------------------------------------------------------------------
 def test_library_lists_searches_uploads_and_deletes(app, library):
-    app.switch_page("pages/library.py").run()
+    app.switch_page("views/library.py").run()
     assert not app.exception, app.exception
     table = app.dataframe[0].value
     assert set(DOCS) <= set(table["source"])
@@ -384,7 +384,7 @@ def test_library_lists_searches_uploads_and_deletes(app, library):
 
 
 def test_library_reingest(app, library):
-    app.switch_page("pages/library.py").run()
+    app.switch_page("views/library.py").run()
     doc = library.store.document_by_source("shelfhelp-status.md")
     app.selectbox(key="lib_doc").set_value(doc.id).run()
     app.button(key=f"reingest-{doc.id}").click().run()
@@ -396,7 +396,7 @@ def test_library_reingest(app, library):
 
 # -- status and evaluation --------------------------------------------------------------------------
 def test_status_page(app):
-    app.switch_page("pages/status.py").run()
+    app.switch_page("views/status.py").run()
     assert not app.exception, app.exception
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Documents"] == str(len(DOCS)) and metrics["Store"] == "reachable"
@@ -418,7 +418,7 @@ def test_evaluation_runs_and_compares(app, library, tmp_path, monkeypatch):
     monkeypatch.setattr(state, "DATASETS_DIR", ds_dir)
     monkeypatch.chdir(tmp_path)  # runs/ is relative to where the app runs
 
-    app.switch_page("pages/evaluation.py").run()
+    app.switch_page("views/evaluation.py").run()
     assert not app.exception, app.exception
     assert "No evaluation runs yet" in texts(app)
     for _ in range(2):
@@ -524,14 +524,14 @@ def test_local_sign_in_and_access_groups(library, tmp_path):
         assert "Signed in as Bob" in texts(at)
         ask(at, question)
         assert "ledger.md" not in texts(at)  # a finance document, not for this member
-        at.switch_page("pages/library.py").run()
+        at.switch_page("views/library.py").run()
         assert len(at.file_uploader) == 0 and "ledger.md" not in set(at.dataframe[0].value["source"])
         assert not any(b.label == "Delete" for b in at.button)
-        for page in ("pages/projects.py", "pages/people.py"):  # no project or person from finance documents
+        for page in ("views/projects.py", "views/people.py"):  # no project or person from finance documents
             at.switch_page(page).run()
             assert not at.exception, at.exception
             assert "LedgerLight" not in texts(at) and "ledger.md" not in texts(at)
-        at.switch_page("pages/evaluation.py").run()
+        at.switch_page("views/evaluation.py").run()
         assert "Evaluation is for administrators." in texts(at)
     finally:
         doc = library.store.document_by_source("ledger.md")

@@ -21,12 +21,12 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="Precedent", page_icon="📚", layout="wide", initial_sidebar_state="expanded")
 
 page = st.navigation([
-    st.Page("pages/chat.py", title="Chat", icon=":material/forum:", default=True),
-    st.Page("pages/library.py", title="Library", icon=":material/folder_open:"),
-    st.Page("pages/projects.py", title="Projects", icon=":material/work:"),
-    st.Page("pages/people.py", title="People", icon=":material/group:"),
-    st.Page("pages/evaluation.py", title="Evaluation", icon=":material/analytics:"),
-    st.Page("pages/status.py", title="Status", icon=":material/monitor_heart:"),
+    st.Page("views/chat.py", title="Chat", icon=":material/forum:", default=True),
+    st.Page("views/library.py", title="Library", icon=":material/folder_open:"),
+    st.Page("views/projects.py", title="Projects", icon=":material/work:"),
+    st.Page("views/people.py", title="People", icon=":material/group:"),
+    st.Page("views/evaluation.py", title="Evaluation", icon=":material/analytics:"),
+    st.Page("views/status.py", title="Status", icon=":material/monitor_heart:"),
 ])
 with st.sidebar:
     st.caption("**Precedent** — have we done work like this? Answers from our own project documents, with sources.")

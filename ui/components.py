@@ -223,12 +223,12 @@ def onboarding(engine, sample_dir: Path, key: str) -> None:
         if not available:
             st.caption("The sample corpus is not built yet: run `make sample`.")
     with c2:
-        st.page_link("pages/library.py", label="Upload documents on the Library page", icon=":material/upload_file:")
+        st.page_link("views/library.py", label="Upload documents on the Library page", icon=":material/upload_file:")
 
 
 # -- projects and people ----------------------------------------------------------------------------
-PROJECTS_PAGE = "pages/projects.py"
-PEOPLE_PAGE = "pages/people.py"
+PROJECTS_PAGE = "views/projects.py"
+PEOPLE_PAGE = "views/people.py"
 
 
 def shorten(text: object, limit: int = 220) -> str:

@@ -23,7 +23,7 @@ st.title("Projects")
 cards = engine.projects(groups).cards(groups)
 if not cards:
     st.info("No projects yet: projects appear here once the library has documents.", icon=":material/folder_open:")
-    st.page_link("pages/library.py", label="Add documents on the Library page",
+    st.page_link("views/library.py", label="Add documents on the Library page",
                  icon=":material/upload_file:")
     st.stop()
 by_key = {c.key: c for c in cards}

@@ -21,7 +21,7 @@ who = engine.projects(groups).people(groups)  # person -> their project cards, l
 if not who:
     st.info("No people yet: they appear here once the library has documents that name who worked on a project.",
             icon=":material/group:")
-    st.page_link("pages/library.py", label="Add documents on the Library page", icon=":material/upload_file:")
+    st.page_link("views/library.py", label="Add documents on the Library page", icon=":material/upload_file:")
     st.stop()
 
 wanted = st.query_params.get("person")
