@@ -291,8 +291,11 @@ class Store:
                                    documents=[c.text for _, c, _ in part],
                                    metadatas=[chunk_metadata(d, c) for d, c, _ in part])
             self._put_records([(d, d.content_hash, d.content_hash) for d, _, _ in items])  # 3. commit point
-            hashes = sorted({d.content_hash for d, _, _ in items})
-            self.chunks.delete(where={"$and": [{"doc_id": {"$in": ids}}, {"version": {"$nin": hashes}}]})  # 4.
+            # 4. each document loses every other version (per document: a copy may carry another's old hash)
+            stale = [{"$and": [{"doc_id": d.id}, {"version": {"$ne": d.content_hash}}]} for d, _, _ in items]
+            for b in range(0, len(stale), 100):
+                part = stale[b : b + 100]
+                self.chunks.delete(where=part[0] if len(part) == 1 else {"$or": part})
             self._put_records([(d, d.content_hash, "") for d, _, _ in items])
             self._bump()
             for doc, chunks, _ in items:
