@@ -41,7 +41,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPORA = Path(os.environ.get("PRECEDENT_BENCH_CORPORA", ROOT.parent / "shared" / "corpora"))
+CORPORA = Path(os.environ.get("PRECEDENT_BENCH_CORPORA", os.environ.get("PRECEDENT_SHARED_CORPORA",
+                                                                         ROOT.parent / "shared" / "corpora")))
 CACHE = ROOT / "runs" / "bench-cache"
 DATASET = ROOT / "evals" / "datasets" / "18f.jsonl"
 DEFAULT_SIZES = [1_000, 10_000, 100_000]

@@ -150,7 +150,9 @@ def test_hostile_uploads(world, name, data, reason, tmp_path):
 
 
 def test_zip_bomb_upload_is_refused(world):
-    bomb = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "bad-inputs" / "zip-bomb.docx"
+    from shared_corpora import BAD
+
+    bomb = BAD / "zip-bomb.docx"
     if not bomb.exists():
         pytest.skip("shared corpora not present")
     eng, _, _ = world

@@ -17,12 +17,9 @@ from assistant.engine import Engine
 from assistant.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "corpora"
-MIXED = SHARED / "18f-mixed"
-BAD = SHARED / "bad-inputs"
+from shared_corpora import BAD, MIXED, needs_shared  # noqa: E402
 PRECEDENT = Path(sys.executable).parent / "precedent"
 
-needs_shared = pytest.mark.skipif(not MIXED.exists(), reason="shared corpora not present")
 
 
 def write(p: Path, text: str) -> Path:

@@ -20,8 +20,8 @@ from assistant.settings import Settings
 from ingest.errors import IngestError
 from ingest.parse import SUPPORTED, parse_file
 
-CORPUS = Path("/work/shared/corpora/18f-mixed")
-BAD = Path("/work/shared/corpora/bad-inputs")
+from shared_corpora import BAD  # noqa: E402
+from shared_corpora import MIXED as CORPUS  # noqa: E402
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared 18F corpus not present")
 needs_bad = pytest.mark.skipif(not BAD.is_dir(), reason="shared bad-inputs corpus not present")
 
