@@ -2,7 +2,9 @@
 
 A person asks a question and sees a cited answer, follows up, uploads a file on the Library page, sees
 it listed, gets it cited back on the chat page, downloads a capability brief, and follows an answer's
-links to its project's timeline and to a person who worked on it. Screenshots of each step go to test-artifacts/.
+links to its project's timeline and to a person who worked on it. With sign-in on, a member never sees a
+document of a group they are not in (chat, Library, Projects, People, Status, nor after an admin signs out on the
+same screen), while an admin in that group gets it cited. Screenshots of each step go to test-artifacts/.
 Playwright never downloads a browser here: it drives /usr/bin/chromium (`make browser` installs it)."""
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -120,23 +124,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
     raise RuntimeError(f"streamlit did not become healthy within {timeout:g} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """The app on a free loopback port, over a data dir with a few small documents ingested."""
-    _require_chromium()
-    base = tmp_path_factory.mktemp("browser")
-    docs = base / "docs"
-    docs.mkdir()
-    for name, text in DOCS.items():
-        (docs / name).write_text(text, encoding="utf-8")
+def _app_env(base: Path, data: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for the app and the command line: this data dir, no config file, no telemetry."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PRECEDENT_", "OPENAI_", "STREAMLIT_"))}
-    env |= {"PRECEDENT_DATA_DIR": str(base / "data"), "PRECEDENT_CONFIG": str(base / "none.env"),
-            "ANONYMIZED_TELEMETRY": "False", "DO_NOT_TRACK": "1", "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(docs)], cwd=base, env=env, check=True,
-                   capture_output=True, timeout=300)
+    return env | {"PRECEDENT_DATA_DIR": str(data), "PRECEDENT_CONFIG": str(base / "none.env"),
+                  "ANONYMIZED_TELEMETRY": "False", "DO_NOT_TRACK": "1", "PYTHONPATH": str(ROOT)} | extra
+
+
+@contextmanager
+def running_app(base: Path, env: dict[str, str]) -> Iterator[str]:
+    """`streamlit run ui/app.py` on a free loopback port (started in `base`); yields its URL, stops it after."""
     port = _free_port()
-    log = base / "streamlit.log"
+    log = base / f"streamlit-{port}.log"
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.headless", "true",
@@ -157,7 +157,24 @@ def app_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(app_url):
+def app_url(tmp_path_factory):
+    """The app on a free loopback port, over a data dir with a few small documents ingested."""
+    _require_chromium()
+    base = tmp_path_factory.mktemp("browser")
+    docs = base / "docs"
+    docs.mkdir()
+    for name, text in DOCS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    env = _app_env(base, base / "data")
+    subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(docs)], cwd=base, env=env, check=True,
+                   capture_output=True, timeout=300)
+    with running_app(base, env) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -245,14 +262,14 @@ def test_ask_follow_up_upload_and_cite(browser, app_url, tmp_path):
     page.locator("input[type=file]").set_input_files(str(upload))
     page.get_by_text(re.compile(re.escape(UPLOAD_NAME) + r" — added")).wait_for(timeout=WAIT_MS)
     wait_idle(page)
-    page.get_by_test_id("stTextInput").locator("input").fill("OrbitTrack")
+    page.get_by_role("textbox", name="Search").fill("OrbitTrack")
     page.keyboard.press("Enter")
     page.get_by_text("Showing 1 of 4.").wait_for(timeout=WAIT_MS)
     wait_idle(page)
     # The table is drawn on a canvas; its accessible copy in the DOM carries the cell text.
     assert "OrbitTrack debris dashboard" in page.get_by_test_id("stDataFrame").text_content()
     assert "Source: " + UPLOAD_NAME in page.get_by_test_id("stMain").inner_text()  # the selected document's card
-    page.get_by_test_id("stTextInput").locator("input").fill("")
+    page.get_by_role("textbox", name="Search").fill("")
     page.keyboard.press("Enter")
     page.get_by_text("Showing 4 of 4.").wait_for(timeout=WAIT_MS)
     wait_idle(page)
@@ -301,4 +318,180 @@ def test_ask_follow_up_upload_and_cite(browser, app_url, tmp_path):
     page.get_by_role("heading", name="Anika Solberg").wait_for(timeout=WAIT_MS)
     wait_idle(page)
     assert page.get_by_role("link", name="HarborPass").count() >= 1
+    page.close()
+
+
+# -- who may see what ---------------------------------------------------------------------------------
+RESTRICTED = {
+    "finance/falcon.md": "---\ntitle: Project Falcon pricing\nclient: Zentara Bank\nproject: Falcon\npeople: [Quincy Marlowe]\n"
+    "---\n# Falcon\n\nWe built a fraud scoring engine for Zentara Bank with a fixed fee of 1.2 million.\n"
+    "Quincy Marlowe led the anomaly detection work on the card transactions.\n",
+}
+RESTRICTED_WORDS = ["Zentara", "Falcon", "Quincy", "Marlowe", "finance/"]
+MEMBER_QUESTIONS = ["Have we built a fraud scoring engine for a bank?",
+                    "Who has done anomaly detection on card transactions?"]
+PASSWORDS = {"alice": "pw-alice-7Q", "bob": "pw-bob-3K"}
+
+
+@pytest.fixture(scope="module")
+def secured_app(tmp_path_factory, embeddings):
+    """The app with sign-in on (auth = local) over public documents and one finance-only document;
+    alice (admin, finance) and bob (member, everyone) have accounts in DATA_DIR/users.yaml."""
+    _require_chromium()
+    from assistant.access import User, save_user
+    from assistant.engine import Engine
+    from assistant.settings import Settings
+
+    base = tmp_path_factory.mktemp("browser-access")
+    corpus, data = base / "corpus", base / "data"
+    for rel, text in {**{f"public/{n}": t for n, t in DOCS.items()}, **RESTRICTED}.items():
+        (corpus / rel).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / rel).write_text(text, encoding="utf-8")
+    eng = Engine(settings=Settings(data_dir=data, group_rules={"finance/": ["finance"]}), embeddings=embeddings)
+    report = eng.ingestor().ingest_paths([corpus])
+    assert report.failed == [] and report.added == len(DOCS) + len(RESTRICTED)
+    restricted = {d.source: d.groups for d in eng.store.documents() if d.source in RESTRICTED}
+    assert restricted == {"finance/falcon.md": ["finance"]}, restricted
+    save_user(User(username="alice", name="Alice", role="admin", groups=["everyone", "finance"]), PASSWORDS["alice"],
+              data / "users.yaml")
+    save_user(User(username="bob", name="Bob", role="member", groups=["everyone"]), PASSWORDS["bob"],
+              data / "users.yaml")
+    del eng
+    with running_app(base, _app_env(base, data, PRECEDENT_AUTH="local")) as url:
+        yield url
+
+
+def leaked(text: str, typed: list[str] = ()) -> list[str]:
+    """Restricted words in what the page shows, other than inside what the user typed themselves."""
+    for t in typed:
+        text = text.replace(t, " ")
+    return [w for w in RESTRICTED_WORDS if w.lower() in text.lower()]
+
+
+def page_text(page) -> str:
+    """What the page shows (`inner_text`) plus the DOM copies of canvas tables (`text_content`)."""
+    tables = " ".join(t.text_content() or "" for t in page.get_by_test_id("stDataFrame").all())
+    return page.inner_text("body") + "\n" + tables
+
+
+def wait_table(page, text: str) -> None:
+    """Until a canvas table's DOM copy (drawn a moment after the page) carries `text`. The copy holds the rows
+    and the columns in view only, so the selectboxes' choices are checked too (they name every document)."""
+    page.get_by_test_id("stDataFrame").filter(has_text=text).first.wait_for(state="attached", timeout=WAIT_MS)
+
+
+def select_options(page, label: str, within=None) -> list[str]:
+    """The choices a selectbox offers (opened, read, closed again)."""
+    box = (within or page).get_by_test_id("stSelectbox").filter(has_text=label).first
+    box.locator("input").click()
+    options = page.get_by_role("option")
+    options.first.wait_for(timeout=WAIT_MS)
+    texts = options.all_inner_texts()
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(200)
+    return texts
+
+
+def sign_in(page, username: str) -> None:
+    page.get_by_role("heading", name="Sign in").wait_for(timeout=WAIT_MS)
+    page.get_by_role("textbox", name="User name").fill(username)
+    page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_test_id("stSidebar").get_by_text(f"Signed in as {username.title()}").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+
+
+def sign_out(page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+
+
+def test_member_never_sees_restricted_documents(browser, secured_app):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(secured_app)
+
+    # 1. Nothing before signing in: the sign-in form, no documents.
+    page.get_by_role("heading", name="Sign in").wait_for()
+    wait_idle(page)
+    assert page.get_by_test_id("stChatInputTextArea").count() == 0
+    assert leaked(page_text(page)) == []
+
+    # 2. bob, a member without the finance group: the chat searches the public documents only.
+    sign_in(page, "bob")
+    page.get_by_test_id("stChatInputTextArea").wait_for()
+    assert f"Searching {len(DOCS)} documents." in page.inner_text("body")
+    clients = select_options(page, "Client", within=page.get_by_test_id("stSidebar"))
+    assert not leaked(" ".join(clients)) and len(clients) == 1 + len(DOCS), clients
+    for q in MEMBER_QUESTIONS:
+        a = ask(page, q)
+        assert "No record" in a.inner_text() and "Yes —" not in a.inner_text(), a.inner_text()
+        assert leaked(page_text(page), MEMBER_QUESTIONS) == [], page_text(page)
+    screenshot(page, "member-no-leak.png")
+
+    # 3. The Library, Projects and People pages list the public documents only; a member cannot upload.
+    goto_page(page, "Library")
+    wait_table(page, "Case study: HarborPass")
+    text = page_text(page)
+    assert leaked(text) == [], text
+    assert f"{len(DOCS)} documents" in text and f"Showing {len(DOCS)} of {len(DOCS)}." in text
+    assert page.get_by_test_id("stFileUploader").count() == 0 and page.locator("input[type=file]").count() == 0
+    docs = select_options(page, "Document")
+    assert len(docs) == len(DOCS) and not leaked(" ".join(docs)), docs
+
+    goto_page(page, "Projects")
+    text = page_text(page)
+    assert leaked(text) == [], text
+    assert f"{len(DOCS)} projects · {len(DOCS)} clients · 5 people" in text
+    projects = select_options(page, "Project")
+    assert len(projects) == len(DOCS) and not leaked(" ".join(projects)), projects
+
+    goto_page(page, "People")
+    wait_table(page, "Anika Solberg")
+    text = page_text(page)
+    assert leaked(text) == [], text
+    assert "5 people named in the project documents" in text
+    people = select_options(page, "Person")
+    assert len(people) == 5 and not leaked(" ".join(people)), people
+
+    # a link to the restricted project, typed by hand, finds nothing either
+    page.goto(f"{secured_app}/projects?project=falcon")
+    sign_in(page, "bob")  # a new page load is a new session
+    page.get_by_text("There is no project").wait_for(timeout=WAIT_MS)
+    assert leaked(page_text(page), ["falcon"]) == []
+
+    goto_page(page, "Status")
+    assert leaked(page_text(page)) == []
+    documents = page.get_by_test_id("stMetric").first.inner_text()
+    assert documents.split() == ["Documents", str(len(DOCS))], documents  # not the documents bob may not read
+
+    # 4. alice, an admin in the finance group, after bob signs out: the same question cites the restricted document.
+    goto_page(page, "Chat")
+    sign_out(page)
+    sign_in(page, "alice")
+    page.get_by_test_id("stChatInputTextArea").wait_for()
+    assert f"Searching {len(DOCS) + 1} documents." in page.inner_text("body")
+    a = ask(page, MEMBER_QUESTIONS[0])
+    text = a.inner_text()
+    assert "Yes —" in text and "finance/falcon.md" in text and "Zentara Bank" in text, text
+    screenshot(page, "admin-sees-restricted.png")
+    goto_page(page, "People")
+    wait_table(page, "Quincy Marlowe")  # the listings are not vacuous either
+    goto_page(page, "Library")
+    wait_table(page, "Project Falcon pricing")
+
+    # 5. alice signs out and bob signs in on the same screen: nothing of alice's session is left to see.
+    goto_page(page, "Chat")
+    sign_out(page)
+    assert leaked(page_text(page)) == []
+    sign_in(page, "bob")
+    page.get_by_test_id("stChatInputTextArea").wait_for()
+    assert leaked(page_text(page)) == [], page_text(page)
+    assert page.get_by_test_id("stChatMessage").count() == 0  # a fresh conversation
+    for title, row in (("Library", "Case study: HarborPass"), ("Projects", None), ("People", "Anika Solberg")):
+        goto_page(page, title)
+        if row:
+            wait_table(page, row)
+        assert leaked(page_text(page)) == [], (title, page_text(page))
     page.close()

@@ -87,7 +87,10 @@ def current_user():
         with st.sidebar:
             st.caption(f"Signed in as {user.name or user.username}")
             if st.button("Sign out", key="sign_out"):
-                del st.session_state["user"]
+                # Everything of this user's session goes: the next person to sign in on this screen must not see
+                # their conversation, filters, selections or the project or person in the address.
+                st.session_state.clear()
+                st.query_params.clear()
                 st.rerun()
         return user
     st.subheader("Sign in")

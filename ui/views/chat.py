@@ -54,7 +54,7 @@ if settings.llm_enabled:
                    f"straight from the documents, still cited. ({ui.md_escape(detail)})", icon=":material/warning:")
 
 if not docs:
-    if groups is None or not engine.store.documents():
+    if state.is_admin(user) and (groups is None or not engine.store.documents()):
         ui.onboarding(engine, state.SAMPLE_DIR, key="chat_sample")
         if st.session_state.get("ingest_results"):
             ui.render_ingest_results(st.session_state.pop("ingest_results"))

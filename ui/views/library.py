@@ -31,13 +31,17 @@ if admin:
         "A file with the same name replaces the earlier version.",
         type=sorted(x.lstrip(".") for x in SUPPORTED), accept_multiple_files=True,
         max_upload_size=max(1, math.ceil(settings.max_file_mb)), key=f"uploader-{st.session_state['uploader']}")
+    access = st.text_input("Access groups for these files (comma-separated)",
+                           value=", ".join(settings.default_groups),
+                           help="Only people in one of these groups will see the files in answers and lists.")
+    upload_groups = sorted({g.strip() for g in access.split(",") if g.strip()}) or None
     if files:
         bar = st.progress(0.0, text="Ingesting…")
         results: list[dict] = []
         for i, f in enumerate(files):
             bar.progress(i / len(files), text=f"Ingesting {f.name} ({i + 1}/{len(files)})…"[:120])
             try:
-                report = ingestor.ingest_upload(f.name, f.getvalue())
+                report = ingestor.ingest_upload(f.name, f.getvalue(), groups=upload_groups, user=user)
                 results.extend(report.results or [{"source": x.source, "status": "failed", "error": x.error}
                                                   for x in report.failed])
             except Exception as e:  # the store went away mid-upload, say: report it, keep going

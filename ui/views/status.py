@@ -11,10 +11,14 @@ from ui import state
 st.title("Status")
 settings = get_settings()
 engine = state.engine_or_stop()
-state.current_user()
+user = state.current_user()
 
 with st.spinner("Checking the backends…"):
     s = engine.status(check_llm=True)
+if not state.is_admin(user) and "documents" in s:  # a member counts what they may read, not the whole library
+    mine = engine.store.documents(groups=state.user_groups(user))
+    s.update(documents=len(mine), chunks=sum(d.chunk_count for d in mine))
+    s.pop("lexical_chunks", None)
 
 store = s["store"]
 c1, c2, c3, c4 = st.columns(4)
