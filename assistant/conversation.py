@@ -48,8 +48,9 @@ def resolve(question: str, history: list[Turn]) -> Resolved:
     new_terms = set(key_terms(question)) - set(key_terms(prev_q))
     new_names = set(entity_terms(question)) - set(entity_terms(prev_q))
     explicit = _ORD_RE.search(question) or re.search(r"\b(that|this|the same) (one|project|work|engagement)\b", question, re.I)
-    refers = _REFERS.search(question) or explicit
-    if not explicit and (new_names or (new_terms and not refers)):
+    what_about = re.match(r"\s*(and\s+)?(what|how)\s+about\b", question, re.I)
+    # (Otherwise the engine checks whether the new words appear in the projects in focus.)
+    if not explicit and (new_names or (what_about and new_terms)):
         return Resolved(standalone, True, [], None, gate_question=question)
     focus = []
     if prev.answer is not None:

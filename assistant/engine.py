@@ -111,7 +111,7 @@ class Engine:
             yield Answer(question="", answer="Please type a question.", abstained=True, reason="empty question")
             return
         turns = _turns(history)
-        resolved = resolve(question, turns)
+        resolved = self._new_topic(question, turns, resolve(question, turns))
         f = (filters or Filters()).model_copy()
         if f.project:  # a project includes its linked updates, so filter by its documents
             index = self.projects(f.groups)
@@ -158,6 +158,25 @@ class Engine:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         answer.timings = {k: round(v, 1) for k, v in timings.items()}
         yield answer
+
+    def _new_topic(self, question: str, turns: list[Turn], resolved):
+        """A follow-up whose new words appear nowhere in the projects in focus asks about something else."""
+        from assistant.conversation import Resolved
+        from assistant.gate import stem
+
+        if not resolved.focus_doc_ids or resolved.gate_question:
+            return resolved
+        new = [t for t in key_terms(question) if t not in key_terms(turns[-1].question)]
+        if not new:
+            return resolved
+        said: set[str] = set()
+        for doc_id in resolved.focus_doc_ids:
+            d = self.store.document(doc_id)
+            if d:
+                said |= self.gate.profile(d.id, d.content_hash)[0]
+        if any(stem(t) in said for t in new):
+            return resolved
+        return Resolved(resolved.standalone, True, [], None, gate_question=question)
 
     def _decide(self, question: str, projects: list[ProjectHit], followup: bool):
         """Projects that the evidence gate accepts, and the closest ones when none is accepted."""
