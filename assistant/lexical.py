@@ -31,9 +31,26 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5(
     text, chunk_id UNINDEXED, doc_id UNINDEXED, idx UNINDEXED, heading UNINDEXED,
-    page UNINDEXED, slide UNINDEXED, body UNINDEXED, tokenize = 'porter unicode61'
+    page UNINDEXED, slide UNINDEXED, body UNINDEXED, groups UNINDEXED, client UNINDEXED, project UNINDEXED,
+    date UNINDEXED, format UNINDEXED, doc_type UNINDEXED, acl, tokenize = 'porter unicode61'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(chunks, row);
 """
+# On a large index, words found in more than this share of chunks are left out of the query: they add
+# next to nothing to BM25 but make SQLite score most of the index (33 ms -> 6 ms median at 100k chunks).
+COMMON_SHARE = 0.05
+LARGE_INDEX = 5000
+
+
+def _token(kind: str, value: str) -> str:
+    """A word the tokenizer keeps as it is, standing for a group or a document in the `acl` column."""
+    import hashlib
+
+    return "x" + kind + str(int(hashlib.sha1(value.encode()).hexdigest()[:12], 16))
+
+
+# bm25() weights, one per column: only the text column ranks.
+_WEIGHTS = ", ".join(["1.0"] + ["0.0"] * 14)
 
 
 def query_terms(text: str) -> list[str]:
@@ -51,7 +68,11 @@ class LexicalIndex:
             path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
         self._lock = threading.RLock()
+        self._n: int | None = None
         with self._lock:
+            cols = [r[1] for r in self._db.execute("PRAGMA table_info(chunks)")]
+            if cols and "acl" not in cols:  # an index from an older layout: rebuilt from the store
+                self._db.executescript("DROP TABLE IF EXISTS vocab; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS docs;")
             self._db.executescript(SCHEMA)
 
     # -- writes ---------------------------------------------------------------------------------
@@ -68,16 +89,21 @@ class LexicalIndex:
                 (doc.id, doc.content_hash, doc.client, doc.project, doc.date, doc.format, doc.doc_type,
                  "|" + "|".join(doc.groups) + "|"),
             )
+            groups = "|" + "|".join(doc.groups) + "|"
+            acl = " ".join([*(_token("g", g) for g in doc.groups), _token("d", doc.id)])
             self._db.executemany(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
-                [(c.embed_text, c.id, doc.id, c.index, c.heading, c.page, c.slide, c.text) for c in chunks],
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(c.embed_text, c.id, doc.id, c.index, c.heading, c.page, c.slide, c.text, groups, doc.client,
+                  doc.project, doc.date, doc.format, doc.doc_type, acl) for c in chunks],
             )
+            self._n = None
 
     def delete(self, doc_id: str) -> None:
         with self._lock, self._db:
             self._delete(doc_id)
 
     def _delete(self, doc_id: str) -> None:
+        self._n = None
         self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
         self._db.execute("DELETE FROM docs WHERE doc_id = ?", (doc_id,))
 
@@ -85,44 +111,74 @@ class LexicalIndex:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
+    def _rows(self) -> int:
+        """Chunk count, cached: count(*) on an FTS5 table reads the whole table."""
+        if self._n is None:
+            self._n = self.count()
+        return self._n
+
     # -- search ---------------------------------------------------------------------------------
+    def _row_frequency(self, word: str) -> int:
+        """Chunks containing the word's stem (the longest indexed prefix stands in for the Porter stem)."""
+        prefixes = [word[:i] for i in range(len(word), 2, -1)]
+        row = self._db.execute(
+            f"SELECT term, doc FROM vocab WHERE term IN ({','.join('?' * len(prefixes))}) ORDER BY length(term) DESC LIMIT 1",
+            prefixes).fetchone()
+        return int(row[1]) if row else 0
+
+    def selective_terms(self, terms: list[str]) -> list[str]:
+        with self._lock:
+            n = self._rows()
+            if n < LARGE_INDEX:
+                return terms
+            keep = [t for t in terms if self._row_frequency(t) <= COMMON_SHARE * n]
+        return keep or terms
+
     def search(self, text: str, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        terms = query_terms(text)
+        terms = self.selective_terms(query_terms(text))
         if not terms:
             return []
-        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
-        where, args = ["chunks MATCH ?"], [match]
         f = filters or Filters()
-        for col in ("client", "project", "format", "doc_type"):
-            val = getattr(f, col)
-            if val:
-                where.append(f"d.{col} = ?")
-                args.append(val)
-        if f.date_from:
-            where.append("d.date >= ?")
-            args.append(f.date_from)
-        if f.date_to:
-            where.append("d.date <= ?")
-            args.append(f.date_to + "~")
+        # Groups and follow-up documents are filtered by the full-text index itself (tokens in `acl`).
+        match = "text : (" + " OR ".join('"' + t.replace('"', "") + '"' for t in terms) + ")"
         if f.groups is not None:
             if not f.groups:
                 return []
-            where.append("(" + " OR ".join("d.groups LIKE ?" for _ in f.groups) + ")")
-            args.extend(f"%|{g}|%" for g in f.groups)
+            match += " AND acl : (" + " OR ".join(_token("g", g) for g in f.groups) + ")"
         if f.doc_ids is not None:
             if not f.doc_ids:
                 return []
-            where.append("d.doc_id IN (" + ",".join("?" for _ in f.doc_ids) + ")")
-            args.extend(f.doc_ids)
-        sql = (
-            "SELECT c.chunk_id, c.doc_id, c.idx, c.heading, c.page, c.slide, c.body, d.version, bm25(chunks) AS s "
-            "FROM chunks c JOIN docs d ON d.doc_id = c.doc_id WHERE " + " AND ".join(where) + " ORDER BY s LIMIT ?"
-        )
+            match += " AND acl : (" + " OR ".join(_token("d", d) for d in f.doc_ids) + ")"
+        where, args = ["chunks MATCH ?"], [match]
+        for col in ("client", "project", "format", "doc_type"):
+            val = getattr(f, col)
+            if val:
+                where.append(f"c.{col} = ?")
+                args.append(val)
+        if f.date_from:
+            where.append("c.date >= ?")
+            args.append(f.date_from)
+        if f.date_to:
+            where.append("c.date <= ?")
+            args.append(f.date_to + "~")
+        # Rank first, reading only rowids, filters on the index's own columns; then read the k winners'
+        # columns. Reading every match's text, or joining per match, costs more than the ranking.
+        rank_sql = f"SELECT c.rowid, bm25(chunks, {_WEIGHTS}) AS s FROM chunks c WHERE " + " AND ".join(where) + " ORDER BY s LIMIT ?"
         args.append(k)
         with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+            ranked = self._db.execute(rank_sql, args).fetchall()
+            if not ranked:
+                return []
+            marks = ",".join("?" for _ in ranked)
+            rows = {r[0]: r[1:] for r in self._db.execute(
+                "SELECT c.rowid, c.doc_id, c.idx, c.heading, c.page, c.slide, c.body, d.version "
+                f"FROM chunks c JOIN docs d ON d.doc_id = c.doc_id WHERE c.rowid IN ({marks})",
+                [r[0] for r in ranked])}
         out = []
-        for _cid, doc_id, idx, heading, page, slide, body, version, score in rows:
+        for rowid, score in ranked:
+            if rowid not in rows:
+                continue
+            doc_id, idx, heading, page, slide, body, version = rows[rowid]
             chunk = Chunk(document_id=doc_id, index=int(idx), text=body, heading=heading,
                           page=page, slide=slide, version=version)
             out.append((chunk, -float(score)))  # FTS5 bm25() is lower-is-better
