@@ -200,9 +200,18 @@ class Store:
         have = self.lexical.versions()
         for doc_id in set(have) - set(self._docs):
             self.lexical.delete(doc_id)
-        for doc_id, doc in self._docs.items():
-            if have.get(doc_id) != doc.content_hash:
-                self.lexical.replace(doc, self._read_chunks(doc))
+        stale = [doc for doc_id, doc in self._docs.items() if have.get(doc_id) != doc.content_hash]
+        for b in range(0, len(stale), 200):  # one store read per 200 documents, not one per document
+            part = stale[b : b + 200]
+            got = self.chunks.get(where={"doc_id": {"$in": [d.id for d in part]}}, include=["metadatas", "documents"])
+            by_doc: dict[str, list[Chunk]] = {}
+            versions = {d.id: d.content_hash for d in part}
+            for text, meta in zip(got["documents"], got["metadatas"]):
+                c = chunk_from_metadata(text, meta)
+                if versions.get(c.document_id) == c.version:
+                    by_doc.setdefault(c.document_id, []).append(c)
+            for d in part:
+                self.lexical.replace(d, sorted(by_doc.get(d.id, []), key=lambda c: c.index))
 
     def _read_chunks(self, doc: Document) -> list[Chunk]:
         got = self.chunks.get(where={"$and": [{"doc_id": doc.id}, {"version": doc.content_hash}]},
