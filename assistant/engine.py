@@ -189,7 +189,7 @@ class Engine:
             v = self.gate.judge(question, p)
             verdicts.append(v)
             # The answer is "yes" only if one of the three best projects passes; then others that pass join it.
-            if v.match and (matches or i < 3) and (not matches or p.score >= 0.35 * matches[0].score):
+            if v.match and (matches or i < 3) and (not matches or p.score >= 0.5 * matches[0].score):
                 matches.append(p)
         # A roster or spreadsheet that lists many projects is supporting evidence, not a project of its own.
         real = [p for p in matches if not all(d.document.doc_type == "spreadsheet" for d in p.docs)]
