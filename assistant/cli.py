@@ -220,7 +220,7 @@ def projects(as_json: bool = typer.Option(False, "--json"),
     groups = groups_for_user(as_user)
     cards = eng.projects(groups).cards(groups=groups)
     if as_json:
-        out.print_json(json.dumps([c.model_dump() for c in cards]))
+        out.print_json(json.dumps([eng.project_card(c.key, groups).model_dump() for c in cards]))
         return
     for c in cards:
         out.print(f"[bold]{c.name}[/bold] — {c.client or 'no client'} ({c.period or 'undated'}), "

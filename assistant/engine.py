@@ -86,6 +86,39 @@ class Engine:
                 self._projects[key] = ProjectIndex(self.store.documents(groups=groups))
             return self._projects[key]
 
+    def project_card(self, key: str, groups: list[str] | None = None):
+        """A project card with up to three cited outcome highlights, quoted from its documents."""
+        card = self.projects(groups).card(key, groups)
+        card.highlights = self._highlights(card)
+        return card
+
+    def _highlights(self, card, most: int = 3) -> list[Citation]:
+        from assistant.citations import split_sentences
+        from assistant.gate import NEGATION
+
+        outcome = re.compile(r"\b(outcomes?|results?|impact|highlights?|achievements?|what we (delivered|achieved))\b", re.I)
+        found: list[Citation] = []
+        docs = [self.store.document(i) for i in card.document_ids]
+        docs = sorted((d for d in docs if d), key=lambda d: d.doc_type not in ("case_study", "retrospective"))
+        for d in docs:
+            for c in self.store.chunks_of(d.id):
+                in_outcomes = bool(c.heading and outcome.search(c.heading))
+                for line in c.text.splitlines():
+                    if len(line.split()) <= 5 and outcome.search(line):  # a sub-heading inside the passage
+                        in_outcomes = True
+                        continue
+                    if not in_outcomes:
+                        continue
+                    for sent in split_sentences(line):
+                        sent = sent.strip().lstrip("*-• ").strip()
+                        if len(sent.split()) >= 5 and sent in c.text and not NEGATION.search(sent):
+                            found.append(Citation(n=len(found) + 1, source=d.source, title=d.title, document_id=d.id,
+                                                  chunk_id=c.id, page=c.page, slide=c.slide, section=c.heading,
+                                                  date=d.date, snippet=sent))
+                            if len(found) == most:
+                                return found
+        return found
+
     def project_docs(self, hit: ProjectHit, groups: list[str] | None = None) -> list[Document]:
         found = self.projects(groups).members.get(hit.key, [])
         if groups is not None:

@@ -26,7 +26,8 @@ QUESTION_WORDS = STOPWORDS | frozenset(
     want need needs able around about over after since still yet just only really currently lately long take
     took taken takes say said says stand stands right now what's where's who's how's let lets use used uses
     using wrote write written another other onto possible given instead somewhere hands-on talk talked
-    anywhere anyone's our ours own kind way ways sure able things stuff lot lots bit get got put""".split()
+    anywhere anyone's our ours own kind way ways sure able things stuff lot lots bit get got put news newest
+    progress happening""".split()
 )
 _CAP = re.compile(r"\b([A-Z][a-zA-Z0-9&\-]*[a-zA-Z0-9]|[A-Z]{2,})\b")
 _GENERIC_CAPS = frozenset("""have has did do does is are was were can could would should will who what when where

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
-from assistant.models import Document
+from assistant.models import Citation, Document
 
 UPDATE_TYPES = {"post", "status_update", "email", "update", "news"}
 
@@ -44,6 +44,7 @@ class ProjectCard(BaseModel):
     document_ids: list[str] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
+    highlights: list[Citation] = Field(default_factory=list)  # cited outcomes (Engine.project_card fills them)
 
     @property
     def period(self) -> str:

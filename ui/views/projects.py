@@ -97,7 +97,7 @@ def _remember() -> None:
 chosen = st.selectbox("Project", options, format_func=_label, key="pj_selected", on_change=_remember,
                       placeholder="Choose a project to see its timeline")
 if chosen:
-    card = by_key[chosen]
+    card = engine.project_card(chosen, groups)
     with st.container(border=True):
         st.subheader(card.name, anchor=False)
         facts = [("Client", card.client), ("Period", card.period), ("Documents", str(len(card.documents)))]
@@ -106,6 +106,11 @@ if chosen:
             st.markdown(ui.md_escape(card.summary))
         if card.tags:
             st.markdown(" ".join(f":gray-badge[{ui.md_escape(t)}]" for t in card.tags))
+        if card.highlights:
+            st.markdown("**Outcomes**")
+            for h in card.highlights:
+                loc = f", {h.location}" if h.location else ""
+                st.markdown(f"- {ui.md_escape(h.snippet)} — *{ui.md_escape(h.source + loc)}*")
         if card.people:
             row = st.container(horizontal=True, gap="small", vertical_alignment="center")
             row.caption("People:", width="content")

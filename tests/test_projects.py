@@ -1,0 +1,81 @@
+"""Projects and people derived from documents: linking updates, cards with cited outcomes, expertise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.engine import Engine
+from assistant.settings import Settings
+
+DOCS = {
+    "projects/harbor.md": "---\ntitle: Online mooring permits\nagency: Port of Wexley\ntag: harborpass\n---\n"
+    "# HarborPass\n\nWe built HarborPass, an online mooring permit system for the Port of Wexley.\n\n"
+    "## Outcomes\n\nNinety percent of mooring permit applications now arrive online.\n"
+    "Permit processing time fell from nine days to two days.\n",
+    "posts/2022-03-01-harbor-launch.md": "---\ntitle: HarborPass goes live\ndate: 2022-03-01\nauthors:\n- Anika Solberg\n"
+    "tags:\n- harborpass\n---\n\nToday the Port of Wexley opened HarborPass to every boat owner. Anika Solberg led the launch.\n",
+    "posts/2023-05-10-harbor-year-one.md": "---\ntitle: A year of HarborPass\ndate: 2023-05-10\nauthors:\n- Tomas Reyes\n"
+    "tags:\n- harborpass\n---\n\nOne year on, HarborPass handles four thousand mooring permits a season.\n",
+    "projects/library.md": "---\ntitle: Catalogue search\nagency: Lakeside Library\ntag: shelf\n---\n"
+    "# ShelfHelp\n\nWe rebuilt the catalogue search for the Lakeside public library with Elasticsearch.\n",
+    "posts/2021-01-05-kafka-at-lakeside.md": "---\ntitle: Streaming holds with Kafka\ndate: 2021-01-05\nauthors:\n"
+    "- Priya Raman\ntags:\n- shelf\n---\n\nPriya Raman moved the library's holds queue onto Apache Kafka.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, embeddings):
+    root = tmp_path_factory.mktemp("projects")
+    for rel, text in DOCS.items():
+        p = root / "corpus" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    eng = Engine(settings=Settings(data_dir=root / "data"), embeddings=embeddings)
+    assert eng.ingestor().ingest_paths([root / "corpus"]).failed == []
+    return eng
+
+
+def test_updates_link_to_their_project_and_form_a_timeline(engine):
+    index = engine.projects()
+    harbor = next(c for c in index.cards() if c.client == "Port of Wexley")
+    assert set(harbor.documents) == {"projects/harbor.md", "posts/2022-03-01-harbor-launch.md",
+                                     "posts/2023-05-10-harbor-year-one.md"}
+    assert [e.date for e in harbor.timeline if e.date] == ["2022-03-01", "2023-05-10"]
+    assert (harbor.start, harbor.end) == ("2022-03-01", "2023-05-10")
+    assert {"Anika Solberg", "Tomas Reyes"} <= set(harbor.people)
+
+
+def test_card_outcomes_are_cited_quotes(engine):
+    key = next(c.key for c in engine.projects().cards() if c.client == "Port of Wexley")
+    card = engine.project_card(key)
+    assert card.highlights, "the Outcomes section gives cited highlights"
+    for h in card.highlights:
+        chunk_text = " ".join(c.text for c in engine.store.chunks_of(h.document_id))
+        assert h.snippet in chunk_text and h.source == "projects/harbor.md"
+
+
+def test_people_and_expertise_answers_name_people_with_citations(engine):
+    assert "Priya Raman" in engine.projects().people()
+    a = engine.ask("Who has experience with Kafka?")
+    assert not a.abstained
+    assert a.people and a.people[0]["name"] == "Priya Raman"
+    assert a.people[0]["citations"] and all(any(c.n == n for c in a.citations) for n in a.people[0]["citations"])
+
+
+def test_latest_question_leads_with_the_newest_update(engine):
+    a = engine.ask("What is the latest news on HarborPass?")
+    assert not a.abstained
+    assert a.retrieved[0].source == "posts/2023-05-10-harbor-year-one.md"
+    assert a.citations[0].source == "posts/2023-05-10-harbor-year-one.md"
+
+
+def test_capability_brief_lists_projects_with_cited_outcomes(engine):
+    from assistant.brief import brief_docx, brief_markdown
+
+    a = engine.ask("Have we built an online permit system for a port?")
+    md = brief_markdown(a)
+    assert "HarborPass" in md or "Online mooring permits" in md
+    assert "[1]" in md and "projects/harbor.md" in md
+    assert brief_docx(a)[:2] == b"PK"
