@@ -181,6 +181,8 @@ class Engine:
                                       project=d.document.project) for i, d in enumerate(doc_hits[:20])]
         text, removed, uncited = check(answer.answer, answer.citations)
         answer.answer, answer.removed_citations, answer.uncited_sentences = text, removed, uncited
+        used = set(cited_numbers(text))
+        answer.citations = [c for c in answer.citations if c.n in used]  # list only the sources the text cites
         timings["compose_ms"] = (time.perf_counter() - t2) * 1000
 
         llm_wanted = self.settings.llm_enabled if use_llm is None else use_llm

@@ -16,6 +16,17 @@ WHO = re.compile(r"^\s*(who\b|whom\b|which (people|person|colleagues?|engineers?
                  r"\bwho (has|have|had|was|were|led|worked|knows?)\b", re.I)
 
 
+LEAD_Q = re.compile(r"\b(led|lead|leads|leading|ran|managed|manager|in charge|head(ed)?|owner|owned)\b", re.I)
+LEAD_ROLE = re.compile(r"\b(lead|led|manager|owner|head|director|principal|in charge)\b", re.I)
+
+
+def _is_lead(name: str, sentence: str) -> bool:
+    """The sentence gives this person a leading role: "Jane Doe (tech lead)", "led by Jane Doe", "Jane Doe led"."""
+    n = re.escape(name)
+    return bool(re.search(n + r"\W{0,3}\(?[^().;]{0,30}" + LEAD_ROLE.pattern, sentence, re.I)
+                or re.search(r"\b(led|managed|headed|run) by\s+" + n, sentence, re.I))
+
+
 def wants_people(question: str) -> bool:
     return bool(WHO.search(question))
 
@@ -176,6 +187,13 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
             entry["projects"].append(f"{pm.name} ({pm.period})" if pm.period else pm.name)
             if src_sent:
                 entry["citations"].append((citer.cite(*src_sent), src_sent[1]))
+    # "Who led that?": people whose stated role is a lead come first, and are the answer when there are any.
+    if LEAD_Q.search(question):
+        for e in ranked.values():
+            e["lead"] = any(_is_lead(e["name"], sent) for _, sent in e["citations"])
+        leads = [e for e in ranked.values() if e["lead"]]
+        if leads:
+            ranked = {e["name"]: e for e in leads}
     people = sorted(ranked.values(), key=lambda e: -e["score"])[:8]
     lines: list[str] = []
     if people:
