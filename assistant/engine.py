@@ -51,7 +51,6 @@ class Engine:
         self._projects = None
         self._projects_gen: object = None
         self._llm = None
-        self._question = ""
         self._lock = threading.RLock()
 
     # -- parts ------------------------------------------------------------------------------------
@@ -166,8 +165,7 @@ class Engine:
         gate_q = resolved.gate_question or (turns[-1].question if resolved.is_followup else resolved.standalone)
         matches, closest, verdicts = self._decide(gate_q, projects, followup=bool(resolved.focus_doc_ids))
         if recent and matches:
-            self._question = question
-            doc_hits = self._newest_first(matches, doc_hits, f.groups)
+            doc_hits = self._newest_first(question, matches, doc_hits, f.groups)
         t2 = time.perf_counter()
         groups = f.groups
         missing = verdicts[0].missing if verdicts and not matches else None
@@ -235,7 +233,7 @@ class Engine:
         closest = [] if matches else considered[:3]
         return matches, closest, verdicts
 
-    def _newest_first(self, matches: list[ProjectHit], doc_hits: list, groups) -> list:
+    def _newest_first(self, question: str, matches: list[ProjectHit], doc_hits: list, groups) -> list:
         """"Latest on X": the project's newest document leads, even if retrieval ranked it lower."""
         from assistant.retrieval import DocHit
 
@@ -245,7 +243,7 @@ class Engine:
         top = matches[0]
         members = [d for d in self.project_docs(top, groups) if d.date]
         updates = [d for d in members if d.doc_type in UPDATE_TYPES or d.format == "eml"]
-        if updates and UPDATE_WORDS.search(self._question):  # "the last status e-mail": the newest update
+        if updates and UPDATE_WORDS.search(question):  # "the last status e-mail": the newest update
             members = updates
         if not members:
             return doc_hits
