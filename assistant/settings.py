@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     ignore: list[str] = Field(
         default=["LICENSE*", "LICENCE*", "COPYING*", "NOTICE*", "~$*", "*.tmp", "Thumbs.db", "desktop.ini"],
         description="File-name patterns skipped inside ingested folders (not project documents).")
-    worker_memory_mb: int = Field(default=4096, description="Address-space cap of one parser process.")
+    worker_memory_mb: int = Field(default=4096, description="Address space a parser process may add while parsing.")
 
     # Retrieval.
     top_k: int = 40

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import re
 import shutil
@@ -122,7 +123,10 @@ def _worker_init(mem_mb: int) -> None:
     try:
         import resource
 
-        limit = mem_mb * 1024 * 1024
+        import psutil
+
+        # On top of what the fresh worker already maps, so the cap bounds what parsing adds.
+        limit = psutil.Process().memory_info().vms + mem_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except Exception:  # not available on every platform
         pass
@@ -246,8 +250,11 @@ class Ingestor:
             settings_json = self.settings.model_dump_json()
             workers = max(1, min(self.settings.workers, len(todo)))
             pending: list[tuple[Document, list[Chunk], Item, bool]] = []
-            with ProcessPool(max_workers=workers, max_tasks=50, initializer=_worker_init,
-                             initargs=(self.settings.worker_memory_mb,)) as pool:
+            # "spawn": a worker must not inherit this process's address space (models, servers, threads),
+            # which would count against its memory cap and share state a fork cannot copy safely.
+            with ProcessPool(max_workers=workers, max_tasks=200, initializer=_worker_init,
+                             initargs=(self.settings.worker_memory_mb,),
+                             context=multiprocessing.get_context("spawn")) as pool:
                 futures = [(pool.schedule(_parse, args=(str(it.path), it.source, settings_json),
                                           timeout=self.settings.parse_timeout), it, digest, g, existed)
                            for it, digest, g, existed in todo]
