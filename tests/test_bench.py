@@ -27,7 +27,7 @@ def test_bench_smoke(tmp_path):
                     first_answer_runs=1)
     saved = json.loads(out.read_text())
     assert saved["embedder"]["passages_per_s"] > 0
-    assert saved["ingest"]["documents"] == 1 and saved["ingest"]["peak_rss_mb"] > 0
+    assert saved["ingest"]["documents"] == 1 and saved["ingest"]["peak_rss_mb"] > 0 and saved["ingest"]["peak_pss_mb"] > 0
     assert {(q["kind"], q["size"]) for q in saved["queries"]} == {("embedded", 200), ("server", 200)}
     assert all(q["lexical_chunks"] == 200 and q["retrieval_p95_ms"] > 0 for q in saved["queries"])
     assert saved["first_answer"]["median_s"] > 0

@@ -277,6 +277,7 @@ def test_ask_follow_up_upload_and_cite(browser, app_url, tmp_path):
 
     # 5. Back on the chat page, the conversation is still there and the new document is cited.
     goto_page(page, "Chat")
+    page.get_by_test_id("stChatMessage").nth(5).wait_for(timeout=WAIT_MS)
     assert page.get_by_test_id("stChatMessage").count() == 6
     a4 = ask(page, "Have we built a satellite tracking dashboard for orbital debris?")
     text = a4.inner_text()
@@ -302,6 +303,8 @@ def test_ask_follow_up_upload_and_cite(browser, app_url, tmp_path):
     # 7. From the first answer to its project's timeline, and on to a person who worked on it.
     goto_page(page, "Chat")
     first = page.get_by_test_id("stChatMessage").nth(1)
+    # the conversation re-renders after the page switch: wait for it rather than count at once
+    first.get_by_role("button", name="Capability brief (DOCX)").wait_for(timeout=WAIT_MS)
     assert first.get_by_role("button", name="Capability brief (DOCX)").count() == 1
     with page.expect_download() as download:
         first.get_by_role("button", name="Capability brief (Markdown)").click()
@@ -317,7 +320,7 @@ def test_ask_follow_up_upload_and_cite(browser, app_url, tmp_path):
     page.get_by_role("link", name="Anika Solberg").first.click()
     page.get_by_role("heading", name="Anika Solberg").wait_for(timeout=WAIT_MS)
     wait_idle(page)
-    assert page.get_by_role("link", name="HarborPass").count() >= 1
+    page.get_by_role("link", name="HarborPass").first.wait_for(timeout=WAIT_MS)
     page.close()
 
 
