@@ -98,14 +98,21 @@ def ask(question: str = typer.Argument(..., help="Your question, in plain words.
 def _print_stream(events):
     from assistant.models import Answer
 
+    from rich.live import Live
+    from rich.text import Text
+
     answer = None
-    for ev in events:
-        if isinstance(ev, Answer):
-            answer = ev
-        else:
-            sys.stdout.write(ev)
-            sys.stdout.flush()
-    sys.stdout.write("\n")
+    streamed: list[str] = []
+    # The raw stream is shown while it arrives, then replaced by the checked answer (citations that
+    # point at nothing removed), so an invented [n] never stays on screen.
+    with Live(Text(""), console=out, transient=True, auto_refresh=False) as live:
+        for ev in events:
+            if isinstance(ev, Answer):
+                answer = ev
+            else:
+                streamed.append(ev)
+                live.update(Text("".join(streamed)), refresh=True)
+    out.print(answer.answer if answer else "".join(streamed), markup=False, highlight=False)
     if answer:
         if answer.notice:
             console.print(f"[yellow]{answer.notice}[/yellow]")

@@ -119,10 +119,9 @@ class Engine:
         return found
 
     def project_docs(self, hit: ProjectHit, groups: list[str] | None = None) -> list[Document]:
-        found = self.projects(groups).members.get(hit.key, [])
-        if groups is not None:
-            found = [d for d in found if set(d.groups) & set(groups)]
-        return found or [d.document for d in hit.docs]
+        found = self.projects(groups).members.get(hit.key, []) or [d.document for d in hit.docs]
+        allowed = self.store.committed([d.id for d in found], groups)  # the records as they are now
+        return [allowed[d.id] for d in found if d.id in allowed]
 
     # -- asking -----------------------------------------------------------------------------------
     def ask(self, question: str, history: History = None, filters: Filters | None = None,

@@ -27,7 +27,7 @@ _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-\.]*[A-Za-z0-9]|[A-Za-z0-9]")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     doc_id TEXT PRIMARY KEY, version TEXT NOT NULL, client TEXT, project TEXT, date TEXT,
-    format TEXT, doc_type TEXT, groups TEXT NOT NULL
+    format TEXT, doc_type TEXT, groups TEXT NOT NULL, rev TEXT NOT NULL
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5(
     text, chunk_id UNINDEXED, doc_id UNINDEXED, idx UNINDEXED, heading UNINDEXED,
@@ -71,23 +71,25 @@ class LexicalIndex:
         self._n: int | None = None
         with self._lock:
             cols = [r[1] for r in self._db.execute("PRAGMA table_info(chunks)")]
-            if cols and "acl" not in cols:  # an index from an older layout: rebuilt from the store
+            doc_cols = [r[1] for r in self._db.execute("PRAGMA table_info(docs)")]
+            if (cols and "acl" not in cols) or (doc_cols and "rev" not in doc_cols):  # an older layout: rebuilt from the store
                 self._db.executescript("DROP TABLE IF EXISTS vocab; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS docs;")
             self._db.executescript(SCHEMA)
 
     # -- writes ---------------------------------------------------------------------------------
     def versions(self) -> dict[str, str]:
+        """Each document's record version (`Document.revision`) as this index last saw it."""
         with self._lock:
-            return dict(self._db.execute("SELECT doc_id, version FROM docs"))
+            return dict(self._db.execute("SELECT doc_id, rev FROM docs"))
 
     def replace(self, doc: Document, chunks: list[Chunk]) -> None:
         """Swap a document's rows in one transaction."""
         with self._lock, self._db:
             self._delete(doc.id)
             self._db.execute(
-                "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?)",
                 (doc.id, doc.content_hash, doc.client, doc.project, doc.date, doc.format, doc.doc_type,
-                 "|" + "|".join(doc.groups) + "|"),
+                 "|" + "|".join(doc.groups) + "|", doc.revision),
             )
             groups = "|" + "|".join(doc.groups) + "|"
             acl = " ".join([*(_token("g", g) for g in doc.groups), _token("d", doc.id)])

@@ -44,6 +44,14 @@ class Document(BaseModel):
     def id(self) -> str:
         return stable_id("doc", self.source)
 
+    @property
+    def revision(self) -> str:
+        """Changes with anything a reader filters or shows by: content, access groups, indexed metadata.
+        Instances sync their lexical index on it, so narrowing groups (same bytes) still propagates."""
+        fields = [self.content_hash, "|".join(sorted(self.groups)), self.client or "", self.project or "",
+                  self.date or "", self.format, self.doc_type, self.title]
+        return hashlib.sha1("\x1f".join(fields).encode("utf-8")).hexdigest()[:16]
+
 
 class Chunk(BaseModel):
     """A piece of a document small enough for the embedder, with where it came from."""

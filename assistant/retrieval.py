@@ -3,12 +3,15 @@ document and by project, so "work like this" returns several projects with their
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.models import Document, Filters, Source
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "lexical"]
 RRF_K = 60
@@ -93,7 +96,25 @@ class Retriever:
         if timings is not None:
             timings["dense_ms"] = (t1 - t0) * 1000
             timings["lexical_ms"] = (time.perf_counter() - t1) * 1000
-        return sorted(fused.values(), key=lambda s: -s.score)
+        return sorted(self._recheck(list(fused.values()), filters), key=lambda s: -s.score)
+
+    def _recheck(self, sources: list[Source], filters: Filters | None) -> list[Source]:
+        """Defence in depth: whatever index found a passage, its document's committed record (read from
+        the store now) must still allow the asker's groups and still be at the passage's version."""
+        groups = filters.groups if filters is not None else None
+        records = self.store.committed([s.document.id for s in sources], groups)
+        kept, dropped = [], set()
+        for s in sources:
+            d = records.get(s.document.id)
+            if d is None or d.content_hash != s.chunk.version:
+                dropped.add(s.document.source)
+                continue
+            s.document = d
+            kept.append(s)
+        if dropped:
+            log.warning("dropped %d passage(s) whose document record no longer allows them: %s",
+                        len(sources) - len(kept), ", ".join(sorted(dropped)[:5]))
+        return kept
 
     @staticmethod
     def group_documents(sources: list[Source], recent: bool = False) -> list[DocHit]:

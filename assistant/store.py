@@ -67,13 +67,21 @@ def _group_key(g: str) -> str:
     return f"g:{g}"
 
 
-def chunk_metadata(doc: Document, c: Chunk) -> dict[str, Any]:
+def readable(doc: Document, groups: list[str] | None) -> bool:
+    return groups is None or bool(set(doc.groups) & set(groups))
+
+
+def chunk_metadata(doc: Document, c: Chunk, revoked: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """`revoked`: groups the chunk's id may still carry from an earlier record. Chroma's upsert merges
+    metadata, so a group that is no longer allowed must be set to False, not merely left out."""
     m: dict[str, Any] = {"doc_id": doc.id, "version": c.version, "source": doc.source, "idx": c.index,
                          "format": doc.format, "doc_type": doc.doc_type}
     for key, val in (("heading", c.heading), ("page", c.page), ("slide", c.slide), ("client", doc.client),
                      ("project", doc.project), ("date", doc.date)):
         if val is not None:
             m[key] = val
+    for g in revoked:
+        m[_group_key(g)] = False
     for g in doc.groups:
         m[_group_key(g)] = True  # flags, so a `where` can filter groups with $or
     return m
@@ -200,7 +208,9 @@ class Store:
         have = self.lexical.versions()
         for doc_id in set(have) - set(self._docs):
             self.lexical.delete(doc_id)
-        stale = [doc for doc_id, doc in self._docs.items() if have.get(doc_id) != doc.content_hash]
+        # By record version, not content hash: narrowing a document's groups changes no byte of it, but
+        # must reach this instance's `acl` column all the same.
+        stale = [doc for doc_id, doc in self._docs.items() if have.get(doc_id) != doc.revision]
         for b in range(0, len(stale), 200):  # one store read per 200 documents, not one per document
             part = stale[b : b + 200]
             got = self.chunks.get(where={"doc_id": {"$in": [d.id for d in part]}}, include=["metadatas", "documents"])
@@ -239,6 +249,24 @@ class Store:
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         doc = self.document(doc_id)
         return self._read_chunks(doc) if doc else []
+
+    def committed(self, doc_ids: list[str], groups: list[str] | None = None) -> dict[str, Document]:
+        """The committed records of these documents, read from the store itself (not this instance's
+        cache), keeping those the groups may read. The last check before anything is composed, so a
+        stale index on any instance cannot let a restricted or deleted document through."""
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return {}
+        got = self.records.get(ids=ids, include=["metadatas"])
+        out: dict[str, Document] = {}
+        for i, m in zip(got["ids"], got["metadatas"]):
+            if not m.get("content_hash"):
+                continue
+            d = Document.model_validate_json(m["json"])
+            d.content_hash = m["content_hash"]
+            if readable(d, groups):
+                out[i] = d
+        return out
 
     def count_chunks(self) -> int:
         return sum(d.chunk_count for d in self._docs.values())
@@ -285,9 +313,13 @@ class Store:
             old = {i: m for i, m in zip(got["ids"], got["metadatas"])}
             now = datetime.now(timezone.utc).isoformat(timespec="seconds")
             journal = []
+            revoked: dict[str, list[str]] = {}
             for doc, chunks, _ in items:
                 doc.chunk_count, doc.ingested_at = len(chunks), now
                 prev = old.get(doc.id)
+                if prev and prev.get("json"):
+                    was = Document.model_validate_json(prev["json"])
+                    revoked[doc.id] = sorted(set(was.groups) - set(doc.groups))
                 if prev and prev.get("content_hash"):  # keep the committed record readable meanwhile
                     journal.append((Document.model_validate_json(prev["json"]), prev["content_hash"], doc.content_hash))
                 else:
@@ -298,7 +330,7 @@ class Store:
                 part = rows[b : b + 1000]
                 self.chunks.upsert(ids=[c.id for _, c, _ in part], embeddings=[v for _, _, v in part],
                                    documents=[c.text for _, c, _ in part],
-                                   metadatas=[chunk_metadata(d, c) for d, c, _ in part])
+                                   metadatas=[chunk_metadata(d, c, revoked.get(d.id, ())) for d, c, _ in part])
             self._put_records([(d, d.content_hash, d.content_hash) for d, _, _ in items])  # 3. commit point
             # 4. each document loses every other version (per document: a copy may carry another's old hash)
             stale = [{"$and": [{"doc_id": d.id}, {"version": {"$ne": d.content_hash}}]} for d, _, _ in items]

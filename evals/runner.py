@@ -38,13 +38,13 @@ def _console(console):
 class ProjectIndex:
     """The project a file belongs to, per the store: Document.project of the matching source, else the file."""
 
-    def __init__(self, store):
+    def __init__(self, store, groups: list[str] | None = None):
         self.by_stem: dict[str, Any] = {}
         self.sources: list[str] = []
         if store is None:
             return
         try:
-            docs = store.documents()
+            docs = store.documents(groups=groups)
         except Exception:  # a store that cannot list documents: files stand for themselves
             docs = []
         for d in docs:
@@ -78,20 +78,22 @@ def answer_project_keys(answer) -> list[list[str]]:
 # Asking
 
 
-def _ask_one(engine, row: Row, mode: str, use_llm: bool):
+def _ask_one(engine, row: Row, mode: str, use_llm: bool, groups: list[str] | None = None):
     """Ask a row's question as the app would; returns (answer, latency in ms of the last question)."""
-    from assistant.models import Turn
+    from assistant.models import Filters, Turn
+
+    filters = Filters(groups=groups) if groups is not None else None
 
     history: list[Turn] = []
     if row.kind == "followup":
         # The conversation resolves as in the app: each earlier question is asked and its answer kept.
         for q in row.history:
-            a = engine.ask(q, history=list(history), mode=mode, use_llm=use_llm)
+            a = engine.ask(q, history=list(history), filters=filters, mode=mode, use_llm=use_llm)
             history.append(Turn(question=q, answer=a))
     else:
         history = [Turn(question=q) for q in row.history]
     t0 = time.perf_counter()
-    answer = engine.ask(row.question, history=history, mode=mode, use_llm=use_llm)
+    answer = engine.ask(row.question, history=history, filters=filters, mode=mode, use_llm=use_llm)
     return answer, (time.perf_counter() - t0) * 1000
 
 
@@ -181,7 +183,8 @@ def _ingest(engine, ingest_dir: Path, console) -> dict:
             "failed": [f.model_dump() for f in rep.failed]}
 
 
-def run_system(engine, rows: list[Row], label: str, use_llm: bool, projects: ProjectIndex, console) -> list[dict]:
+def run_system(engine, rows: list[Row], label: str, use_llm: bool, projects: ProjectIndex, console,
+               groups: list[str] | None = None) -> list[dict]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     mode = SYSTEMS[label]
@@ -191,7 +194,7 @@ def run_system(engine, rows: list[Row], label: str, use_llm: bool, projects: Pro
         task = bar.add_task("", total=len(rows))
         for row in rows:
             bar.update(task, description=row.id)
-            answer, ms = _ask_one(engine, row, mode, use_llm)
+            answer, ms = _ask_one(engine, row, mode, use_llm, groups)
             records.append(make_record(row, answer, ms, projects))
             bar.advance(task)
     return records
@@ -205,12 +208,12 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 
 def run_eval(dataset: Path, ingest_dir: Path | None = None, out_dir: Path = Path("runs/eval"), baselines: bool = True,
              thresholds: Path | None = None, limit: int | None = None, console=None, *, embeddings=None,
-             engine=None, history_file: Path | None = None) -> int:
+             engine=None, history_file: Path | None = None, groups: list[str] | None = None) -> int:
     """Evaluate; returns the exit code: 0 ok, 1 below the thresholds, 2 cannot run.
 
     With `ingest_dir`, the folder is ingested into a fresh temporary store (embedded Chroma); without
     it, the configured store is used. `history_file` (default out_dir.parent / "history.jsonl") gets a
-    one-line summary of the run."""
+    one-line summary of the run. `groups` runs it as a user of those groups (None: unrestricted)."""
     from evals import report as R
 
     console = _console(console)
@@ -261,7 +264,7 @@ def run_eval(dataset: Path, ingest_dir: Path | None = None, out_dir: Path = Path
         if ingest_dir is not None:
             ingest_info = _ingest(engine, Path(ingest_dir), console)
         use_llm = bool(engine.settings.llm_enabled)
-        projects = ProjectIndex(engine.store)
+        projects = ProjectIndex(engine.store, groups)
         all_relevant = M.dedupe(f for r in rows for f in r.relevant_files)
         missing = projects.missing(all_relevant)
         if missing:
@@ -270,7 +273,7 @@ def run_eval(dataset: Path, ingest_dir: Path | None = None, out_dir: Path = Path
         labels = list(SYSTEMS) if baselines else ["hybrid"]
         answers: dict[str, list[dict]] = {}
         for label in labels:
-            answers[label] = run_system(engine, rows, label, use_llm, projects, console)
+            answers[label] = run_system(engine, rows, label, use_llm, projects, console, groups)
             _write_jsonl(out_dir / ANSWER_FILES[label], answers[label])
         store_desc = {"documents": len(projects.sources),
                       "location": "temporary" if ingest_dir is not None else _describe(engine)}

@@ -234,8 +234,7 @@ class Ingestor:
                 digest = file_hash(it.path, cap)
             except (OSError, ValueError) as e:
                 msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-                report.failed.append(Failure(source=it.source, error=f"cannot read file: {msg}" if isinstance(e, OSError) else msg))
-                report.results.append({"source": it.source, "status": "failed", "error": report.failed[-1].error})
+                self._fail(report, it.source, f"cannot read file: {msg}" if isinstance(e, OSError) else msg, g)
                 tick(it.source, "failed")
                 continue
             old = self.store.document(stable_id("doc", it.source))
@@ -262,19 +261,19 @@ class Ingestor:
                     try:
                         doc, chunks = fut.result()
                     except FutureTimeout:
-                        self._fail(report, it.source, f"parsing took longer than {self.settings.parse_timeout:g} s")
+                        self._fail(report, it.source, f"parsing took longer than {self.settings.parse_timeout:g} s", g)
                         tick(it.source, "failed")
                         continue
                     except MemoryError:
-                        self._fail(report, it.source, "parsing ran out of its memory allowance")
+                        self._fail(report, it.source, "parsing ran out of its memory allowance", g)
                         tick(it.source, "failed")
                         continue
                     except Exception as e:
-                        self._fail(report, it.source, _reason(e))
+                        self._fail(report, it.source, _reason(e), g)
                         tick(it.source, "failed")
                         continue
                     if not chunks:
-                        self._fail(report, it.source, "no text found in the file")
+                        self._fail(report, it.source, "no text found in the file", g)
                         tick(it.source, "failed")
                         continue
                     doc.groups, doc.origin, doc.content_hash = g, it.origin, digest
@@ -311,10 +310,10 @@ class Ingestor:
             tick(doc.source, status)
         pending.clear()
 
-    def _fail(self, report: IngestReport, source: str, error: str) -> None:
+    def _fail(self, report: IngestReport, source: str, error: str, groups: list[str]) -> None:
         report.failed.append(Failure(source=source, error=error))
         report.results.append({"source": source, "status": "failed", "error": error})
-        self._record_failure(source, error)
+        self._record_failure(source, error, groups)
 
     def _finish(self, report: IngestReport) -> IngestReport:
         st = self.store.stats()
@@ -343,20 +342,25 @@ class Ingestor:
     def _failures_path(self) -> Path:
         return self.settings.state_dir / "failures.json"
 
-    def failures(self) -> dict[str, dict]:
+    def failures(self, groups: list[str] | None = None) -> dict[str, dict]:
+        """Files that failed to ingest, with the reason; only those the groups would have read (None: all)."""
         import json
 
         p = self._failures_path()
         try:
-            return json.loads(p.read_text()) if p.exists() else {}
+            found = json.loads(p.read_text()) if p.exists() else {}
         except (OSError, ValueError):
             return {}
+        if groups is None:
+            return found
+        default = self.settings.default_groups or [EVERYONE]
+        return {k: v for k, v in found.items() if set(v.get("groups") or default) & set(groups)}
 
-    def _record_failure(self, source: str, error: str) -> None:
+    def _record_failure(self, source: str, error: str, groups: list[str]) -> None:
         import json
 
         f = self.failures()
-        f[source] = {"error": error, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        f[source] = {"error": error, "at": time.strftime("%Y-%m-%dT%H:%M:%S"), "groups": groups}
         self._failures_path().parent.mkdir(parents=True, exist_ok=True)
         self._failures_path().write_text(json.dumps(f, indent=1))
 

@@ -71,7 +71,8 @@ if not filters.is_empty():
 # -- answers ------------------------------------------------------------------------------------------
 def _original(c: Citation) -> Path | None:
     """The stored copy of a cited document's file, when there is one (and it lives where copies live)."""
-    doc = engine.store.document(c.document_id) if c.document_id else None
+    # The record as it is now: an answer given before a document's groups narrowed offers no download.
+    doc = engine.store.committed([c.document_id], groups).get(c.document_id) if c.document_id else None
     if not doc or not doc.original:
         return None
     p = Path(doc.original)

@@ -118,7 +118,9 @@ with st.container(border=True):
             try:
                 code = run_eval(dataset=ds, ingest_dir=None, out_dir=out_dir, baselines=baselines,
                                 limit=int(limit) or None, console=Console(file=log, width=120, color_system=None),
-                                engine=Counting(), history_file=HISTORY)
+                                engine=Counting(), history_file=HISTORY,
+                                # As the signed-in user: an admin of some groups sees no other group's sources.
+                                groups=state.user_groups(user))
             except Exception as e:
                 code = 2
                 log.write(f"{type(e).__name__}: {e}\n")

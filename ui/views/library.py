@@ -60,7 +60,7 @@ if st.session_state.get("ingest_results"):
             st.rerun()
 
 docs = engine.store.documents(groups=groups)
-failures = ingestor.failures() if admin else {}
+failures = ingestor.failures(groups) if admin else {}
 
 if not docs and not failures:
     if admin:

@@ -15,7 +15,7 @@ user = state.current_user()
 
 with st.spinner("Checking the backends…"):
     s = engine.status(check_llm=True)
-if not state.is_admin(user) and "documents" in s:  # a member counts what they may read, not the whole library
+if user is not None and "documents" in s:  # a signed-in user counts what they may read, not the whole library
     mine = engine.store.documents(groups=state.user_groups(user))
     s.update(documents=len(mine), chunks=sum(d.chunk_count for d in mine))
     s.pop("lexical_chunks", None)
@@ -47,7 +47,7 @@ else:
     st.info("No language model is configured (`OPENAI_BASE_URL` / `OPENAI_API_KEY`): answers are extractive — "
             "quoted from the documents, with citations.", icon=":material/info:")
 
-failures = engine.ingestor().failures()
+failures = engine.ingestor().failures(state.user_groups(user))
 if failures:
     st.warning(f"{len(failures)} file(s) failed to ingest; the Library page lists them with the reason.", icon=":material/warning:")
 
