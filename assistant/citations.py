@@ -14,7 +14,7 @@ MAX_RANGE = 20  # a "range" longer than this is not a citation; its ends are che
 # after the full stop ("... two days. [2]") still belong to the sentence before them.
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[*])")
 _LEADING_MARKS = re.compile(rf"^((?:{MARK.pattern}\s*)+)")
-_VERDICTS = ("no record", "no, we have no record", "no, there is no record", "yes —", "yes -", "closest work",
+_VERDICTS = ("no record", "related work, not a confirmed match", "no, we have no record", "no, there is no record", "yes —", "yes -", "closest work",
              "closest, not a match", "people:", "sources", "note:")
 
 

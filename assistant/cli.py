@@ -310,6 +310,37 @@ def eval_cmd(dataset: Path = typer.Option(..., help="JSONL dataset."),
     raise typer.Exit(code)
 
 
+judge_app = typer.Typer(help="The evidence judge: train it, and measure it leave-one-corpus-out.", no_args_is_help=True)
+app.add_typer(judge_app, name="judge")
+
+
+@judge_app.command("train")
+def judge_train(corpora: str = typer.Option("sample,18f,usds", help="Comma-separated corpora to train on."),
+                stores: Path = typer.Option(Path("runs/stores"), help="Where each corpus is ingested (reused)."),
+                out_file: Optional[Path] = typer.Option(None, "--out", help="Model file (default: the shipped one).")):
+    """Ask every labelled question, fit the judge on the candidates, write the model file."""
+    from assistant.judge import MODEL_FILE
+    from evals.train_judge import train
+
+    train(stores, out_file or MODEL_FILE, [c.strip() for c in corpora.split(",") if c.strip()], console=console)
+
+
+@judge_app.command("loco")
+def judge_loco(corpora: str = typer.Option("sample,18f,usds", help="Comma-separated corpora."),
+               stores: Path = typer.Option(Path("runs/stores"), help="Where each corpus is ingested (reused)."),
+               out_dir: Path = typer.Option(Path("runs/loco"), "--out"),
+               gate: Optional[Path] = typer.Option(None, help="Fail (exit 1) below the 'loco' thresholds of this file.")):
+    """Leave one corpus out: fit on the others, score it, for each corpus; print the table."""
+    from evals.train_judge import check, loco
+
+    result = loco(stores, out_dir, [c.strip() for c in corpora.split(",") if c.strip()], console=console)
+    if gate is not None:
+        fails = check(result, json.loads(gate.read_text())["loco"])
+        for f in fails:
+            console.print(f"[red]below the gate:[/red] {f}", highlight=False)
+        raise typer.Exit(1 if fails else 0)
+
+
 @app.command()
 def bench(as_json: bool = typer.Option(False, "--json"),
           sizes: str = typer.Option("1000,10000,100000", help="Store sizes (chunks) to time queries at."),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.gate import entity_terms, key_terms
+from assistant.terms import key_terms, names_in
 from assistant.models import Turn
 
 _REFERS = re.compile(
@@ -46,7 +46,7 @@ def resolve(question: str, history: list[Turn]) -> Resolved:
     standalone = f"{prev_q} {question}"
     # "And what about the FAFSA?" brings a topic of its own: search afresh, and judge that topic.
     new_terms = set(key_terms(question)) - set(key_terms(prev_q))
-    new_names = set(entity_terms(question)) - set(entity_terms(prev_q))
+    new_names = set(names_in(question)) - set(names_in(prev_q))
     explicit = _ORD_RE.search(question) or re.search(r"\b(that|this|the same) (one|project|work|engagement)\b", question, re.I)
     what_about = re.match(r"\s*(and\s+)?(what|how)\s+about\b", question, re.I)
     # (Otherwise the engine checks whether the new words appear in the projects in focus.)

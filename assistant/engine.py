@@ -15,10 +15,12 @@ from typing import Iterator
 from assistant.citations import check, cited_numbers
 from assistant.conversation import resolve
 from assistant.extractive import compose, wants_people
-from assistant.gate import INJECTION, Gate, key_terms
+from assistant.judge import Judge, Judgement
 from assistant.lexical import TermStats
-from assistant.models import Answer, Citation, Document, Filters, Retrieved, Source, Turn
+from assistant.models import Answer, Citation, Document, Filters, Query, Retrieved, Source, Turn
+from assistant.query import understand
 from assistant.retrieval import Mode, ProjectHit, Retriever, wants_recent
+from assistant.terms import INJECTION, TermEvidence, key_terms
 from assistant.settings import Settings, get_settings
 from assistant.store import Store, describe_store
 
@@ -40,14 +42,15 @@ def _turns(history: History) -> list[Turn]:
 
 
 class Engine:
-    def __init__(self, settings: Settings | None = None, store: Store | None = None, embeddings=None):
+    def __init__(self, settings: Settings | None = None, store: Store | None = None, embeddings=None, judge_model=None):
         from assistant.embeddings import make_embeddings
 
         self.settings = settings or get_settings()
         self.embeddings = embeddings or make_embeddings(self.settings)
         self.store = store or Store(self.settings, self.embeddings)
         self.retriever = Retriever(self.store, self.embeddings, self.settings)
-        self.gate = Gate(TermStats(self.store.lexical))
+        self.terms = TermEvidence(TermStats(self.store.lexical))
+        self.judge = Judge(self.terms, judge_model)
         self._projects = None
         self._projects_gen: object = None
         self._llm = None
@@ -79,7 +82,7 @@ class Engine:
             if self.store.version != self._projects_gen or self._projects is None:
                 self._projects = {}
                 self._projects_gen = self.store.version
-                self.gate.reset()
+                self.judge.reset()
             key = None if groups is None else tuple(sorted(groups))
             if key not in self._projects:
                 self._projects[key] = ProjectIndex(self.store.documents(groups=groups))
@@ -93,7 +96,7 @@ class Engine:
 
     def _highlights(self, card, most: int = 3) -> list[Citation]:
         from assistant.citations import split_sentences
-        from assistant.gate import NEGATION
+        from assistant.terms import NEGATION
 
         outcome = re.compile(r"\b(outcomes?|results?|impact|highlights?|achievements?|what we (delivered|achieved))\b", re.I)
         found: list[Citation] = []
@@ -142,7 +145,11 @@ class Engine:
             yield Answer(question="", answer="Please type a question.", abstained=True, reason="empty question")
             return
         turns = _turns(history)
+        llm_wanted = bool(self.settings.llm_enabled if use_llm is None else use_llm) and self.llm is not None
+        notices: list[str] = []
         resolved = self._new_topic(question, turns, resolve(question, turns))
+        if llm_wanted and resolved.is_followup:
+            resolved = self._condense(question, turns, resolved, notices)
         f = (filters or Filters()).model_copy()
         if f.project:  # a project includes its linked updates, so filter by its documents
             index = self.projects(f.groups)
@@ -153,27 +160,36 @@ class Engine:
         if resolved.focus_doc_ids:
             f.doc_ids = [d for d in resolved.focus_doc_ids if f.doc_ids is None or d in f.doc_ids]
         timings: dict[str, float] = {}
-        sources = [s for s in self.retriever.search(resolved.standalone, f, mode=mode, timings=timings)
+        gate_q = resolved.gate_question or (turns[-1].question if resolved.is_followup else resolved.standalone)
+        query = understand(question, resolved.standalone, gate_q, followup=resolved.is_followup)
+        sources = [s for s in self.retriever.search(query.standalone, f, mode=mode, timings=timings)
                    if not INJECTION.search(s.chunk.text)]
-        recent = wants_recent(question)
+        recent = query.intent == "latest" or wants_recent(question)
         doc_hits = self.retriever.group_documents(sources, recent=recent)
         projects = self.retriever.group_projects(doc_hits, self.projects(f.groups))
         t1 = time.perf_counter()
         timings["retrieval_ms"] = (t1 - t0) * 1000
 
-        gate_q = resolved.gate_question or (turns[-1].question if resolved.is_followup else resolved.standalone)
-        matches, closest, verdicts = self._decide(gate_q, projects, followup=bool(resolved.focus_doc_ids))
+        verdict, matches, closest, judged = self._decide(query, projects)
+        if llm_wanted and verdict != "no":
+            verdict, matches = self._llm_judge(query, verdict, matches, judged, notices)
         if recent and matches:
             doc_hits = self._newest_first(question, matches, doc_hits, f.groups)
         t2 = time.perf_counter()
+        timings["judge_ms"] = (t2 - t1) * 1000
         groups = f.groups
-        missing = verdicts[0].missing if verdicts and not matches else None
-        answer = compose(question, matches, closest, lambda h: self.project_docs(h, groups), self.gate.idf,
-                         recent=recent, missing=missing)
+        missing = judged[0].missing if judged and verdict == "no" else None
+        answer = compose(question, matches, closest, lambda h: self.project_docs(h, groups), self.terms.idf,
+                         recent=recent, missing=missing, verdict=verdict)
         answer.standalone_question = resolved.standalone
-        answer.reason = verdicts[0].reason if verdicts else "nothing retrieved"
-        if matches and verdicts:
-            answer.reason = "; ".join(f"{m.name}: {v.reason}" for m, v in zip(matches, verdicts[: len(matches)]))
+        answer.confidence = round(max((j.p for j in judged), default=0.0), 4)
+        answer.verdict = verdict if not answer.abstained else "no"
+        by_key = {j.project.key: j for j in judged}
+        shown = [by_key[m.key] for m in matches if m.key in by_key] or judged[:1]
+        answer.reason = "; ".join(f"{j.project.name}: {j.reason}" for j in shown) or "nothing retrieved"
+        answer.candidates = [{"name": j.project.name, "key": j.project.key, "p": round(j.p, 4),
+                              "sources": [d.document.source for d in j.project.docs],
+                              "features": {k: round(v, 4) for k, v in j.features.items()}} for j in judged]
         answer.retrieved = [Retrieved(source=d.document.source, rank=i + 1, score=round(d.score, 5),
                                       project=d.document.project) for i, d in enumerate(doc_hits[:20])]
         text, removed, uncited = check(answer.answer, answer.citations)
@@ -182,8 +198,8 @@ class Engine:
         answer.citations = [c for c in answer.citations if c.n in used]  # list only the sources the text cites
         timings["compose_ms"] = (time.perf_counter() - t2) * 1000
 
-        llm_wanted = self.settings.llm_enabled if use_llm is None else use_llm
-        if llm_wanted and self.llm is not None and not answer.abstained:
+        answer.notice = " ".join(notices) or None
+        if llm_wanted and not answer.abstained:
             yield from self._llm_answer(question, resolved.standalone, matches, answer)
         else:
             yield answer.answer
@@ -194,7 +210,7 @@ class Engine:
     def _new_topic(self, question: str, turns: list[Turn], resolved):
         """A follow-up whose new words appear nowhere in the projects in focus asks about something else."""
         from assistant.conversation import Resolved
-        from assistant.gate import stem
+        from assistant.terms import stem
 
         if not resolved.focus_doc_ids or resolved.gate_question:
             return resolved
@@ -205,32 +221,62 @@ class Engine:
         for doc_id in resolved.focus_doc_ids:
             d = self.store.document(doc_id)
             if d:
-                said |= self.gate.profile(d.id, d.content_hash)[0]
+                said |= self.terms.profile(d.id, d.content_hash)
         if any(stem(t) in said for t in new):
             return resolved
         return Resolved(resolved.standalone, True, [], None, gate_question=question)
 
-    def _decide(self, question: str, projects: list[ProjectHit], followup: bool):
-        """Projects that the evidence gate accepts, and the closest ones when none is accepted."""
+    def _decide(self, query: Query, projects: list[ProjectHit]):
+        """The verdict, and the projects to show: matches ("yes"), related work, or the closest ("no").
+
+        Every question is judged, follow-ups included: a follow-up's candidates are the projects in focus,
+        judged on the conversation's topic."""
         considered = projects[:8]
-        verdicts = []
-        matches: list[ProjectHit] = []
-        if followup and considered:  # the projects in focus were already accepted in the previous turn
-            return considered[: self.settings.max_projects], [], []
-        for i, p in enumerate(considered):
-            v = self.gate.judge(question, p)
-            verdicts.append(v)
-            # The answer is "yes" only if one of the three best projects passes; then others that pass join it.
-            if v.match and (matches or i < 3) and (not matches or p.score >= 0.5 * matches[0].score):
-                matches.append(p)
+        judged = sorted(self.judge.judge(query, considered), key=lambda j: -j.p)  # stable: retrieval order breaks ties
+        best = judged[0].p if judged else 0.0
+        verdict = self.judge.verdict(best)
+        if verdict == "no":
+            return "no", [], considered[:3], judged
+        floor = self.judge.model.yes if verdict == "yes" else self.judge.model.related
+        chosen = [j.project for j in judged if j.p >= floor]
         # A roster or spreadsheet that lists many projects is supporting evidence, not a project of its own.
-        real = [p for p in matches if not all(d.document.doc_type == "spreadsheet" for d in p.docs)]
-        matches = real or matches
-        order = sorted(range(len(verdicts)), key=lambda i: not verdicts[i].match)
-        verdicts = [verdicts[i] for i in order]
-        matches = matches[: self.settings.max_projects]
-        closest = [] if matches else considered[:3]
-        return matches, closest, verdicts
+        real = [p for p in chosen if not all(d.document.doc_type == "spreadsheet" for d in p.docs)]
+        chosen = (real or chosen)[: self.settings.max_projects if verdict == "yes" else 3]
+        return verdict, chosen, [], judged
+
+    def _condense(self, question: str, turns: list[Turn], resolved, notices: list[str]):
+        """With an LLM: the follow-up rewritten as a standalone question (the history-aware pattern), which
+        retrieval searches and the judge judges. The projects in focus still come from the rule-based
+        resolver, which stays conservative about "that one" and "the second one"."""
+        from dataclasses import replace
+
+        try:
+            text = self.llm.condense(question, [t.question for t in turns[-4:]])
+        except Exception as e:
+            log.warning("condensing the follow-up failed: %s", e)
+            notices.append("The language model could not rewrite the follow-up; it was resolved without it.")
+            return resolved
+        return replace(resolved, standalone=text, gate_question=text) if text and text != question else resolved
+
+    def _llm_judge(self, query: Query, verdict: str, matches: list[ProjectHit], judged: list[Judgement],
+                   notices: list[str]) -> tuple[str, list[ProjectHit]]:
+        """A second opinion, when an LLM is configured. The learned judge proposes ("yes" or "related");
+        the LLM must quote, verbatim, a sentence of the candidate's passages showing we did the work.
+        - learned yes, LLM quotes: yes. Learned yes, LLM finds no quote: related (the judges disagree).
+        - learned related, LLM quotes: yes for the quoted projects. Otherwise related stays.
+        - learned no: the LLM is not asked, so it cannot turn "nothing found" into a "yes".
+        A malformed reply, a refusal or a time-out leaves the learned verdict, with a notice."""
+        cands = matches[:3]
+        try:
+            quotes = self.llm.judge(query.topic, [p.sources[:3] for p in cands])
+        except Exception as e:
+            log.warning("LLM judge failed, keeping the learned verdict: %s", e)
+            notices.append("The language model could not check the verdict; it comes from the evidence judge alone.")
+            return verdict, matches
+        confirmed = [p for i, p in enumerate(cands, 1) if quotes.get(i)]
+        if confirmed:
+            return "yes", confirmed + [p for p in matches if p not in cands and verdict == "yes"]
+        return "related", matches[:3]
 
     def _newest_first(self, question: str, matches: list[ProjectHit], doc_hits: list, groups) -> list:
         """"Latest on X": the project's newest document leads, even if retrieval ranked it lower."""
@@ -275,8 +321,12 @@ class Engine:
                 parts.append(tok)
                 yield tok
         except Exception as e:
+            from assistant.llm import Degenerate
+
             log.warning("LLM failed, using the extractive answer: %s", e)
-            fallback.notice = f"The language model is unavailable ({str(e)[:120]}); showing the extractive answer."
+            fallback.notice = (f"The language model's answer was unusable ({e}); showing the extractive answer."
+                               if isinstance(e, Degenerate) else
+                               f"The language model is unavailable ({str(e)[:120]}); showing the extractive answer.")
             yield "\n\n" + fallback.answer if parts else fallback.answer
             return
         text = "".join(parts).strip()

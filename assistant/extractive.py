@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 
 from assistant.citations import split_sentences
-from assistant.gate import INJECTION, NEGATION, key_terms
 from assistant.models import Answer, Citation, Document, ProjectMatch, Source
+from assistant.query import WHO
 from assistant.retrieval import ProjectHit
+from assistant.terms import INJECTION, NEGATION, key_terms
 
-WHO = re.compile(r"^\s*(who\b|whom\b|which (people|person|colleagues?|engineers?|designers?|staff|employees?)\b)|"
-                 r"\b(anyone|anybody|someone|somebody) (who|with|that)\b|\btalk to\b|\bexperts?\b|"
-                 r"\bwho (has|have|had|was|were|led|worked|knows?)\b", re.I)
+RELATED = "Related work, not a confirmed match: we have no record of exactly this. Check the sources."
 
 
 LEAD_Q = re.compile(r"\b(led|lead|leads|leading|ran|managed|manager|in charge|head(ed)?|owner|owned)\b", re.I)
@@ -119,20 +118,24 @@ def _header(pm: ProjectMatch) -> str:
 
 
 def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit], project_docs, weight,
-            recent: bool = False, missing: list[str] | None = None) -> Answer:
-    """Write the answer. `project_docs(hit)` gives all documents of a project; `weight(term)` its IDF."""
+            recent: bool = False, missing: list[str] | None = None, verdict: str = "yes") -> Answer:
+    """Write the answer. `project_docs(hit)` gives all documents of a project; `weight(term)` its IDF.
+
+    `verdict` "related": the projects are shown with their evidence, under a line that says they are
+    related work, not a confirmed match."""
     citer = Citer()
     lines: list[str] = []
     answer = Answer(question=question)
     # A match we cannot quote a sentence from is no match we can stand behind.
     matches = [h for h in matches if best_sentences(question, h, weight, n=1, recent=recent)]
-    if matches and wants_people(question):
+    related = verdict == "related"
+    if matches and wants_people(question) and not related:
         return _compose_people(question, matches, project_docs, weight, citer, answer)
     if matches:
         n = len(matches)
-        lines.append(f"Yes — {n} past project{'s' if n > 1 else ''} match{'es' if n == 1 else ''}.")
+        lines.append(RELATED if related else f"Yes — {n} past project{'s' if n > 1 else ''} match{'es' if n == 1 else ''}.")
         for hit in matches:
-            pm = project_match(hit, project_docs(hit), True)
+            pm = project_match(hit, project_docs(hit), not related)
             quoted = best_sentences(question, hit, weight, n=2, recent=recent)
             pm.citations = [citer.cite(src, sent) for src, sent in quoted]
             answer.projects.append(pm)

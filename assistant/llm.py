@@ -10,12 +10,40 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from pydantic import BaseModel, Field
+
 from assistant import prompts
 from assistant.models import Source
 
 
 class LLMError(RuntimeError):
     pass
+
+
+class Degenerate(LLMError):
+    """The model looped (the same sentence again and again) or ran into its token cap."""
+
+
+class CandidateVerdict(BaseModel):
+    candidate: int
+    match: bool
+    quote: str = ""
+
+
+class JudgeReply(BaseModel):
+    verdicts: list[CandidateVerdict] = Field(default_factory=list)
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[*_`#>]", " ", text).split()).lower()
+
+
+def looping(text: str, times: int = 3) -> bool:
+    """The same sentence (20+ characters) written `times` times or more: a small model stuck in a loop."""
+    from collections import Counter
+
+    parts = [p.strip().lower() for p in re.split(r"(?<=[.!?])\s+|\n+", text) if len(p.strip()) >= 20]
+    return bool(parts) and Counter(parts).most_common(1)[0][1] >= times
 
 
 def make_chat_model(settings):
@@ -58,12 +86,45 @@ class LLMAnswerer:
 
         msgs = [SystemMessage(prompts.SYSTEM),
                 HumanMessage(prompts.USER.format(question=question, sources=format_sources(sources)))]
+        text = ""
         try:
             for chunk in self.model.stream(msgs):
                 if chunk.content:
+                    text += str(chunk.content)
                     yield str(chunk.content)
+                    if looping(text):
+                        raise Degenerate("the model repeated itself")
+                finish = (getattr(chunk, "response_metadata", None) or {}).get("finish_reason")
+                if finish == "length":
+                    raise Degenerate(f"the answer ran into the {self.settings.llm_max_tokens}-token cap")
+        except LLMError:
+            raise
         except Exception as e:  # network, timeout, HTTP error: the caller falls back
             raise LLMError(f"{type(e).__name__}: {str(e)[:200]}") from e
+
+    def judge(self, question: str, candidates: list[list[Source]]) -> dict[int, str | None]:
+        """For each candidate (a list of its best passages), the verbatim sentence that shows we did the
+        work, or None. A "match" counts only if its quote is found in that candidate's passages; malformed
+        output, a refusal or a time-out raise LLMError (the caller keeps the learned judge's verdict)."""
+        from langchain_core.messages import HumanMessage
+
+        blocks = [f"Candidate {i}:\n{format_sources(srcs)}" for i, srcs in enumerate(candidates, 1)]
+        msg = HumanMessage(prompts.JUDGE.format(question=question, candidates="\n\n".join(blocks)))
+        try:
+            structured = self.model.with_structured_output(JudgeReply, method="json_mode", include_raw=True)
+            out = structured.invoke([msg])
+        except Exception as e:
+            raise LLMError(f"{type(e).__name__}: {str(e)[:200]}") from e
+        reply = out.get("parsed") if isinstance(out, dict) else None
+        if reply is None:
+            raise LLMError(f"the judge's reply was not the JSON asked for ({str(out.get('parsing_error'))[:120]})")
+        found: dict[int, str | None] = {i: None for i in range(1, len(candidates) + 1)}
+        for v in reply.verdicts:
+            if v.match and v.candidate in found and len(v.quote.split()) >= 4:
+                text = _norm(" ".join(s.chunk.text for s in candidates[v.candidate - 1]))
+                if _norm(v.quote) in text:  # a quote we cannot find is no evidence
+                    found[v.candidate] = v.quote
+        return found
 
     def condense(self, question: str, history: list[str]) -> str:
         from langchain_core.messages import HumanMessage

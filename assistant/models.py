@@ -113,6 +113,18 @@ class Filters(BaseModel):
         return not any(v for k, v in self.model_dump().items() if k not in ("groups", "doc_ids"))
 
 
+class Query(BaseModel):
+    """A question understood once (`assistant.query.understand`) and passed down to every stage."""
+
+    text: str  # as asked
+    standalone: str = ""  # with the conversation folded in: what retrieval searches for
+    topic: str = ""  # what the evidence is judged against (a follow-up's topic, or the question itself)
+    terms: list[str] = Field(default_factory=list)  # key terms of the topic, question words left out
+    names: list[str] = Field(default_factory=list)  # capitalised names in the topic (clients, products)
+    intent: Literal["yes_no", "list", "who", "latest"] = "yes_no"
+    followup: bool = False
+
+
 class Citation(BaseModel):
     n: int
     source: str
@@ -169,7 +181,9 @@ class Answer(BaseModel):
     question: str
     standalone_question: str = ""
     answer: str = ""
-    abstained: bool = False
+    verdict: Literal["yes", "related", "no"] = "no"
+    confidence: float = 0.0  # calibrated P(match) of the best project
+    abstained: bool = False  # verdict == "no"
     reason: str = ""  # why the gate said yes or no
     citations: list[Citation] = Field(default_factory=list)
     projects: list[ProjectMatch] = Field(default_factory=list)  # matches
@@ -180,6 +194,7 @@ class Answer(BaseModel):
     retrieved: list[Retrieved] = Field(default_factory=list)
     answerer: Literal["extractive", "llm"] = "extractive"
     notice: str | None = None  # e.g. "LLM unavailable; showing the extractive answer"
+    candidates: list[dict] = Field(default_factory=list)  # judged projects: name, sources, p, features
     timings: dict[str, float] = Field(default_factory=dict)  # milliseconds
 
     def to_markdown(self) -> str:

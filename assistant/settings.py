@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         default=2.0, description="How often an app instance checks the shared store for other writers."
     )
 
+    # Writers on a shared store take a lease kept in the store; a writer that dies loses it after this long.
+    writer_lease_seconds: float = Field(default=30.0, description="How long a writer's lease lasts unless renewed.")
+    writer_wait_seconds: float = Field(default=900.0, description="How long a writer waits for another's lease.")
+
     # Access. Rules map a source-path prefix to groups, e.g. {"finance/": ["finance"]}.
     default_groups: list[str] = [EVERYONE]
     group_rules: dict[str, list[str]] = {}

@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,11 +32,16 @@ from assistant.models import Chunk, Document, Filters
 log = logging.getLogger(__name__)
 
 META_ID = "__meta__"
+LEASE_ID = "__lease__"
 DELETING = "__delete__"
 
 
 class StoreUnavailable(RuntimeError):
     """The Chroma store cannot be reached; the message says where and what to do."""
+
+
+class StoreBusy(RuntimeError):
+    """Another writer held the store's lease for longer than we were willing to wait."""
 
 
 def make_client(settings):
@@ -149,6 +155,15 @@ class Store:
         self._generation: int | None = None
         self._checked = 0.0
         self._lock = threading.RLock()
+        import os
+        import socket
+        import uuid
+
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._held = 0  # nesting depth of writer() in this process
+        self._renewer: threading.Thread | None = None
+        self._stop_renew = threading.Event()
+        self.on_wait = None  # callable(message) told once when another writer holds the lease
         self.version = 0  # bumps whenever this process sees the content change (caches key on it)
         self.refresh(force=True)
 
@@ -157,8 +172,79 @@ class Store:
         got = self.records.get(ids=[META_ID], include=["metadatas"])
         return int(got["metadatas"][0]["generation"]) if got["ids"] else 0
 
+    # -- the writer lease ----------------------------------------------------------------------------
+    def _lease(self) -> dict | None:
+        got = self.records.get(ids=[LEASE_ID], include=["metadatas"])
+        return got["metadatas"][0] if got["ids"] else None
+
+    def _write_lease(self) -> None:
+        self.records.upsert(ids=[LEASE_ID], embeddings=[[1.0]], documents=[""],
+                            metadatas=[{"owner": self.owner, "expires": time.time() + self.settings.writer_lease_seconds}])
+
+    def _try_acquire(self) -> dict | None:
+        """Take the lease if it is free or expired; returns the other holder's lease when it is not."""
+        import random
+
+        held = self._lease()
+        if held and held.get("owner") != self.owner and float(held.get("expires", 0)) > time.time():
+            return held
+        self._write_lease()
+        # Chroma has no compare-and-set: write, wait, read back. Of two writers that both saw the lease
+        # free, the last write wins, and the other sees that on reading back and keeps waiting.
+        time.sleep(0.05 + random.random() * 0.1)
+        held = self._lease()
+        return None if held and held.get("owner") == self.owner else (held or {"owner": "?", "expires": time.time()})
+
+    def _renew_loop(self) -> None:
+        while not self._stop_renew.wait(self.settings.writer_lease_seconds / 3):
+            try:
+                self._write_lease()
+            except Exception as e:  # the store went away; the write that needs it will fail loudly
+                log.warning("could not renew the writer lease: %s", e)
+
+    @contextmanager
+    def writer(self):
+        """Hold the store's writer lease (reentrant). Writers on one store, in any process on any host,
+        take turns; the lease is renewed while held, and one whose holder died expires on its own."""
+        with self._lock:
+            if self._held == 0:
+                deadline = time.monotonic() + self.settings.writer_wait_seconds
+                told = False
+                while (other := self._try_acquire()) is not None:
+                    if not told:
+                        msg = (f"Another writer ({other.get('owner')}) is updating the store; waiting for it to finish "
+                               f"(its lease runs {max(0.0, float(other.get('expires', 0)) - time.time()):.0f} s more "
+                               "unless renewed).")
+                        log.warning(msg)
+                        if self.on_wait:
+                            self.on_wait(msg)
+                        told = True
+                    if time.monotonic() > deadline:
+                        raise StoreBusy(f"another writer ({other.get('owner')}) held the store for more than "
+                                        f"{self.settings.writer_wait_seconds:g} s")
+                    time.sleep(0.5)
+                self._stop_renew.clear()
+                self._renewer = threading.Thread(target=self._renew_loop, daemon=True, name="lease-renewer")
+                self._renewer.start()
+            self._held += 1
+            try:
+                yield
+            finally:
+                self._held -= 1
+                if self._held == 0:
+                    self._stop_renew.set()
+                    if self._renewer is not None:
+                        self._renewer.join(timeout=5)
+                    try:
+                        held = self._lease()
+                        if held and held.get("owner") == self.owner:
+                            self.records.delete(ids=[LEASE_ID])
+                    except Exception as e:
+                        log.warning("could not release the writer lease: %s", e)
+
     def _bump(self) -> None:
-        """Tell other processes that the store changed."""
+        """Tell other processes that the store changed. Only the lease holder writes, so this
+        read-modify-write cannot lose another writer's increment."""
         ours = self._generation_now() == self._generation
         gen = self._generation_now() + 1
         self.records.upsert(ids=[META_ID], embeddings=[[1.0]], metadatas=[{"generation": gen, "at": time.time()}],
@@ -178,7 +264,7 @@ class Store:
 
     def _all_records(self) -> list[dict]:
         got = self.records.get(include=["metadatas"])
-        return [m | {"id": i} for i, m in zip(got["ids"], got["metadatas"]) if i != META_ID]
+        return [m | {"id": i} for i, m in zip(got["ids"], got["metadatas"]) if i not in (META_ID, LEASE_ID)]
 
     def refresh(self, force: bool = False) -> bool:
         """Pick up writes by other processes: reload document records and bring the lexical index in line.
@@ -307,7 +393,7 @@ class Store:
         """Commit several documents with a handful of store calls (each one still flips in one step)."""
         if not items:
             return
-        with self._lock:
+        with self.writer():
             ids = [d.id for d, _, _ in items]
             got = self.records.get(ids=ids, include=["metadatas"])
             old = {i: m for i, m in zip(got["ids"], got["metadatas"])}
@@ -344,7 +430,7 @@ class Store:
                 self.lexical.replace(doc, chunks)
 
     def delete(self, doc_id: str) -> bool:
-        with self._lock:
+        with self.writer():
             old = self._record(doc_id)
             if not old:
                 return False
@@ -364,7 +450,8 @@ class Store:
     def recover(self) -> int:
         """Finish or roll back writes that a crash interrupted. Returns how many were repaired."""
         fixed = 0
-        with self._lock:
+        # Under the lease: any journal entry left now belongs to a writer whose lease expired.
+        with self.writer():
             for r in self._all_records():
                 pending = r.get("pending")
                 if not pending:

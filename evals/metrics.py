@@ -255,14 +255,14 @@ def mean(values: Iterable[float | None]) -> float | None:
 
 
 def judge(relevant: Sequence[str], abstained: bool, retrieved: Sequence[str], cited: Sequence[str],
-          k: int = 5) -> tuple[bool, str]:
+          k: int = 5, verdict: str | None = None) -> tuple[bool, str]:
     """The per-question pass rule.
 
     Answerable: not abstained, some relevant file in the first k retrieved, and (if it cited anything)
-    at least one citation relevant. No record: abstained."""
+    at least one citation relevant. No record: abstained, or "related" (which claims no match)."""
     cited_d = dedupe(cited)
     if not relevant:
-        if abstained:
+        if abstained or verdict == "related":
             return True, ""
         shown = ", ".join(cited_d[:3]) or "nothing"
         return False, f"false yes: cited {shown}"
@@ -285,10 +285,24 @@ METRICS = (
     "n", "n_answerable", "n_no_record",
     *(f"recall@{k}" for k in KS), *(f"hit@{k}" for k in KS), "mrr", "ndcg@10",
     "citation_precision", "citation_recall",
-    "correct_no_record", "false_yes", "wrong_abstention",
+    "correct_no_record", "false_yes", "wrong_abstention", "related_share", "auroc",
     "must_mention", "sentence_support", "project_recall@5",
     "pass_rate", "latency_p50_ms", "latency_p95_ms", "latency_mean_ms",
 )
+
+
+def verdict_of(r: dict) -> str:
+    return r.get("verdict") or ("no" if r["abstained"] else "yes")
+
+
+def auroc(positives: Sequence[float | None], negatives: Sequence[float | None]) -> float | None:
+    """P(a random answerable question gets more confidence than a random no-record one); ties count half."""
+    pos = [p for p in positives if p is not None]
+    neg = [n for n in negatives if n is not None]
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
 
 
 def score(records: Sequence[dict]) -> dict[str, float | int | None]:
@@ -308,8 +322,11 @@ def score(records: Sequence[dict]) -> dict[str, float | int | None]:
     out["ndcg@10"] = mean(ndcg_at_k(r["retrieved"], r["relevant_files"], 10) for r in ans)
     out["citation_precision"] = mean(citation_precision(r["cited"], r["relevant_files"]) for r in ans)
     out["citation_recall"] = mean(citation_recall(r["cited"], r["relevant_files"]) for r in ans)
-    out["correct_no_record"] = correct_no_record([r["abstained"] for r in nor])
-    out["false_yes"] = false_yes([r["abstained"] for r in nor])
+    # On a "no record" question, "related" is honest: it claims no match.
+    out["correct_no_record"] = correct_no_record([verdict_of(r) != "yes" for r in nor])
+    out["false_yes"] = false_yes([verdict_of(r) != "yes" for r in nor])
+    out["related_share"] = mean(1.0 if verdict_of(r) == "related" else 0.0 for r in records)
+    out["auroc"] = auroc([r.get("confidence") for r in ans], [r.get("confidence") for r in nor])
     out["wrong_abstention"] = wrong_abstention([r["abstained"] for r in ans])
     out["must_mention"] = mean(must_mention_coverage(r["answer"], r.get("must_mention") or []) for r in records)
     out["sentence_support"] = mean(sentence_support(r["answer"], r.get("snippets") or {}) for r in records)

@@ -103,7 +103,7 @@ def make_record(row: Row, answer, latency_ms: float, projects: ProjectIndex) -> 
     citations = [{"n": c.n, "source": c.source, "page": c.page, "snippet": c.snippet} for c in answer.citations]
     cited = [c.source for c in answer.citations]
     ranked = [r.source for r in sorted(answer.retrieved, key=lambda r: r.rank)]
-    ok, why = M.judge(row.relevant_files, answer.abstained, ranked, cited)
+    ok, why = M.judge(row.relevant_files, answer.abstained, ranked, cited, verdict=answer.verdict)
     if not ok and answer.abstained and row.relevant_files and answer.reason:
         why = why.replace("wrongly abstained", f"wrongly abstained ({answer.reason[:160]})", 1)
     if not ok and not answer.abstained and not row.relevant_files:
@@ -117,6 +117,8 @@ def make_record(row: Row, answer, latency_ms: float, projects: ProjectIndex) -> 
         "history": row.history,
         "answer": answer.answer,
         "abstained": answer.abstained,
+        "verdict": answer.verdict,
+        "confidence": answer.confidence,
         "reason": answer.reason,
         "answerer": answer.answerer,
         "citations": citations,
@@ -139,6 +141,8 @@ def metric_inputs(rec: dict) -> dict:
         "kind": rec["kind"],
         "relevant_files": rec["relevant_files"],
         "abstained": rec["abstained"],
+        "verdict": rec.get("verdict"),
+        "confidence": rec.get("confidence"),
         "retrieved": [r["source"] for r in sorted(rec["retrieved"], key=lambda r: r["rank"])],
         "cited": [c["source"] for c in rec["citations"]],
         "answer": rec["answer"],

@@ -170,6 +170,8 @@ _GENERIC_DIRS = {
     "docx", "pptx", "xlsx", "csv", "old", "new", "final", "current", "public", "private", "internal", "external",
 }
 _CLIENT_DIRS = {"clients", "customers", "accounts", "agencies", "partners"}
+_WORK_DIRS = {"projects", "project", "case-studies", "casestudies", "case-study", "portfolio", "engagements", "clients",
+              "customers", "work"}
 
 
 def _org(candidate: str) -> str | None:
@@ -289,6 +291,9 @@ def _doc_type(front: dict, email: dict | None, fmt: str, title: str, source: str
     ):
         if re.search(pattern, hay):
             return kind
+    # A folder that holds client work ("projects/", "case-studies/") says what its undated pages are.
+    if any(part.lower().replace("_", "-") in _WORK_DIRS for part in _folders(source)):
+        return "post" if _FILE_DATE.match(name) else "project_page"
     return "post" if _FILE_DATE.match(name) else "document"
 
 

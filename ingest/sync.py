@@ -110,6 +110,7 @@ def file_hash(path: Path, limit_bytes: int) -> str:
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+UPLOAD_PREFIX = "upload:"  # uploads' sources; a folder file's relative path never starts like this
 
 
 def safe_name(name: str) -> str:
@@ -171,7 +172,8 @@ class Ingestor:
         `user` (an assistant.access.User) is required when sign-in is on; only admins may upload."""
         t0 = time.perf_counter()
         report = IngestReport()
-        source = safe_name(name)
+        # Namespaced by origin: an upload never replaces a folder file of the same name (or its groups).
+        source = UPLOAD_PREFIX + safe_name(name)
         if self.settings.auth != "none" and (user is None or not getattr(user, "is_admin", False)):
             report.failed.append(Failure(source=source, error="uploading needs the admin role; ask an administrator"))
             return self._finish(report)
@@ -182,7 +184,7 @@ class Ingestor:
             return self._finish(report)
         inbox = self.settings.state_dir / "uploads"
         inbox.mkdir(parents=True, exist_ok=True)
-        tmp = inbox / f"{os.getpid()}-{time.time_ns()}-{source}"
+        tmp = inbox / f"{os.getpid()}-{time.time_ns()}-{safe_name(name)}"
         tmp.write_bytes(data)
         try:
             report = self._run([Item(path=tmp, source=source, origin="upload")], groups, None)
@@ -210,11 +212,19 @@ class Ingestor:
     # -- the pipeline ---------------------------------------------------------------------------
     def _run(self, items: list[Item], groups: list[str] | None, progress: Progress | None,
              force: bool = False) -> IngestReport:
+        """The whole run holds the store's writer lease: what it finds unchanged stays so until it commits,
+        and another writer on the same store (any process, any host) waits its turn."""
+        with self.store.writer():
+            return self._run_locked(items, groups, progress, force)
+
+    def _run_locked(self, items: list[Item], groups: list[str] | None, progress: Progress | None,
+                    force: bool = False) -> IngestReport:
         from pebble import ProcessPool
 
         t0 = time.perf_counter()
         report = IngestReport()
-        self.store.recover()  # finish anything a crashed run left half-written
+        self.store.recover()  # finish anything a writer whose lease expired left half-written
+        items = self._one_per_source(items, report)
         cap = int(self.settings.max_file_mb * 1024 * 1024)
         todo: list[tuple[Item, str, list[str], bool]] = []
         total, done = len(items), 0
@@ -286,6 +296,21 @@ class Ingestor:
                 self._flush(pending, report, tick)
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _one_per_source(self, items: list[Item], report: IngestReport) -> list[Item]:
+        """Two folders with a file at the same relative path would be one document: the first named wins,
+        the other is reported (never two ids in one store write)."""
+        seen: dict[str, Item] = {}
+        for it in items:
+            if it.source in seen:
+                first = seen[it.source]
+                report.failed.append(Failure(source=it.source, error=(
+                    f"same path as {Path(first.origin) / first.source} in this run; ingest the folders separately "
+                    "or rename one")))
+                report.results.append({"source": it.source, "status": "failed", "error": report.failed[-1].error})
+                continue
+            seen[it.source] = it
+        return list(seen.values())
 
     def _flush(self, pending: list, report: IngestReport, tick) -> None:
         if not pending:

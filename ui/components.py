@@ -89,16 +89,22 @@ def md_escape_raw(s: str) -> str:
 
 
 def question_terms(question: str) -> list[str]:
-    from assistant.gate import key_terms
+    from assistant.terms import key_terms
 
     return key_terms(question or "")
 
 
 # -- verdict, notice, cards -----------------------------------------------------------------------
 def render_verdict(answer: Answer) -> None:
+    conf = f" · confidence {answer.confidence:.0%}"
     if answer.abstained:
         st.warning("**No record** — our documents show no work like this. "
-                   "Anything listed below is the closest work we found, and it is *not* a match.", icon=":material/block:")
+                   "Anything listed below is the closest work we found, and it is *not* a match." + conf,
+                   icon=":material/block:")
+        return
+    if answer.verdict == "related":
+        names = ", ".join(md_escape(p.name) for p in answer.projects[:5])
+        st.info(f"**Related work, not a confirmed match** — check the sources: {names}{conf}", icon=":material/help:")
         return
     names = [p.name for p in answer.projects]
     head = f"**Yes** — {len(names)} matching project{'s' if len(names) != 1 else ''}"
@@ -107,7 +113,7 @@ def render_verdict(answer: Answer) -> None:
         head = f"**Yes** — {n} {'person' if n == 1 else 'people'} who worked on {len(names)} matching project{'s' if len(names) != 1 else ''}"
     if names:
         head += ": " + ", ".join(md_escape(n) for n in names[:5])
-    st.success(head, icon=":material/check_circle:")
+    st.success(head + conf, icon=":material/check_circle:")
 
 
 def render_notice(answer: Answer) -> None:
@@ -115,10 +121,10 @@ def render_notice(answer: Answer) -> None:
         st.warning(md_escape(answer.notice), icon=":material/warning:")
 
 
-def render_projects(projects: list[ProjectMatch], closest: bool = False) -> None:
+def render_projects(projects: list[ProjectMatch], closest: bool = False, related: bool = False) -> None:
     if not projects:
         return
-    st.markdown("**Closest work — not a match**" if closest else "**Matching projects**")
+    st.markdown("**Closest work — not a match**" if closest else "**Related work**" if related else "**Matching projects**")
     cols = st.columns(3)
     for i, pm in enumerate(projects):
         with cols[i % len(cols)]:
