@@ -12,7 +12,7 @@ export SCARF_NO_ANALYTICS=1
 export ANONYMIZED_TELEMETRY=False
 export UNSTRUCTURED_DISABLE_NOTICE=1
 
-.PHONY: run test install browser eval bench lint clean sample
+.PHONY: run test install browser eval loco judge bench lint clean sample
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ test: $(STAMP) browser
 
 eval: $(STAMP)
 	$(BIN)/precedent eval --dataset evals/datasets/sample.jsonl --ingest $(SAMPLE) --out runs/eval-sample --gate evals/thresholds.json
+
+# Leave-one-corpus-out over the sample corpus, ../shared/corpora/18f and usds: the honest quality numbers,
+# gated by the "loco" section of evals/thresholds.json. Stores are kept under runs/stores between runs.
+loco: $(STAMP)
+	$(BIN)/precedent judge loco --out runs/loco --gate evals/thresholds.json
+
+# Refit the shipped judge (assistant/judge_model.json) on every labelled question of the three corpora.
+judge: $(STAMP)
+	$(BIN)/precedent judge train
 
 bench: $(STAMP)
 	$(BIN)/precedent bench

@@ -301,12 +301,19 @@ def eval_cmd(dataset: Path = typer.Option(..., help="JSONL dataset."),
              out_dir: Path = typer.Option(Path("runs/eval"), "--out", help="Where to write the report."),
              baselines: bool = typer.Option(True, help="Also score dense-only and BM25-only retrieval."),
              gate: Optional[Path] = typer.Option(None, help="Fail (exit 1) if a metric is below these thresholds (JSON)."),
-             limit: Optional[int] = typer.Option(None, help="Only the first N questions.")):
+             limit: Optional[int] = typer.Option(None, help="Only the first N questions."),
+             llm: bool = typer.Option(False, "--llm", help="Score the LLM path (answers and the LLM judge) against "
+                                      "the configured OpenAI-compatible server.")):
     """Run an evaluation dataset and write answers.jsonl, report.json, report.md and charts."""
+    from assistant.settings import get_settings
     from evals.runner import run_eval
 
+    if llm and not get_settings().llm_enabled:
+        console.print("[red]--llm needs a language model:[/red] set OPENAI_BASE_URL (and OPENAI_API_KEY, "
+                      "PRECEDENT_LLM_MODEL) to an OpenAI-compatible server.")
+        raise typer.Exit(2)
     code = run_eval(dataset=dataset, ingest_dir=ingest_dir, out_dir=out_dir, baselines=baselines,
-                    thresholds=gate, limit=limit, console=console)
+                    thresholds=gate, limit=limit, console=console, use_llm=llm)
     raise typer.Exit(code)
 
 

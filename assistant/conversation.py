@@ -27,7 +27,7 @@ class Resolved:
     is_followup: bool
     focus_projects: list[str]  # names of projects in focus
     focus_doc_ids: list[str] | None  # restrict retrieval to these documents
-    gate_question: str | None = None  # what the evidence gate must judge (None: the projects in focus stand)
+    topic: str | None = None  # a topic of its own, searched and judged afresh (None: the projects in focus stand)
 
 
 def is_followup(question: str, history: list[Turn]) -> bool:
@@ -51,7 +51,7 @@ def resolve(question: str, history: list[Turn]) -> Resolved:
     what_about = re.match(r"\s*(and\s+)?(what|how)\s+about\b", question, re.I)
     # (Otherwise the engine checks whether the new words appear in the projects in focus.)
     if not explicit and (new_names or (what_about and new_terms)):
-        return Resolved(standalone, True, [], None, gate_question=question)
+        return Resolved(standalone, True, [], None, topic=question)
     focus = []
     if prev.answer is not None:
         focus = prev.answer.projects or []

@@ -160,8 +160,8 @@ class Engine:
         if resolved.focus_doc_ids:
             f.doc_ids = [d for d in resolved.focus_doc_ids if f.doc_ids is None or d in f.doc_ids]
         timings: dict[str, float] = {}
-        gate_q = resolved.gate_question or (turns[-1].question if resolved.is_followup else resolved.standalone)
-        query = understand(question, resolved.standalone, gate_q, followup=resolved.is_followup)
+        topic = resolved.topic or (turns[-1].question if resolved.is_followup else resolved.standalone)
+        query = understand(question, resolved.standalone, topic, followup=resolved.is_followup)
         sources = [s for s in self.retriever.search(query.standalone, f, mode=mode, timings=timings)
                    if not INJECTION.search(s.chunk.text)]
         recent = query.intent == "latest" or wants_recent(question)
@@ -171,7 +171,7 @@ class Engine:
         timings["retrieval_ms"] = (t1 - t0) * 1000
 
         verdict, matches, closest, judged = self._decide(query, projects)
-        if llm_wanted and verdict != "no":
+        if llm_wanted and self.settings.llm_judge and verdict != "no":
             verdict, matches = self._llm_judge(query, verdict, matches, judged, notices)
         if recent and matches:
             doc_hits = self._newest_first(question, matches, doc_hits, f.groups)
@@ -212,7 +212,7 @@ class Engine:
         from assistant.conversation import Resolved
         from assistant.terms import stem
 
-        if not resolved.focus_doc_ids or resolved.gate_question:
+        if not resolved.focus_doc_ids or resolved.topic:
             return resolved
         new = [t for t in key_terms(question) if t not in key_terms(turns[-1].question)]
         if not new:
@@ -224,7 +224,7 @@ class Engine:
                 said |= self.terms.profile(d.id, d.content_hash)
         if any(stem(t) in said for t in new):
             return resolved
-        return Resolved(resolved.standalone, True, [], None, gate_question=question)
+        return Resolved(resolved.standalone, True, [], None, topic=question)
 
     def _decide(self, query: Query, projects: list[ProjectHit]):
         """The verdict, and the projects to show: matches ("yes"), related work, or the closest ("no").
@@ -256,7 +256,7 @@ class Engine:
             log.warning("condensing the follow-up failed: %s", e)
             notices.append("The language model could not rewrite the follow-up; it was resolved without it.")
             return resolved
-        return replace(resolved, standalone=text, gate_question=text) if text and text != question else resolved
+        return replace(resolved, standalone=text, topic=text) if text and text != question else resolved
 
     def _llm_judge(self, query: Query, verdict: str, matches: list[ProjectHit], judged: list[Judgement],
                    notices: list[str]) -> tuple[str, list[ProjectHit]]:

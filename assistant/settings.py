@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=30.0, description="Seconds per LLM request.")
     llm_retries: int = 1
     llm_max_tokens: int = Field(default=512, description="Longest answer the LLM may write, in tokens.")
+    llm_judge: bool = Field(default=True, description="With an LLM, ask it for a quoted second opinion on the verdict.")
 
     # Ingest limits.
     max_file_mb: float = 50.0

@@ -17,14 +17,14 @@ SUPPORT_METHOD = ("offline lexical: for each answer sentence carrying [n], the s
 
 # Shown in the tables, in this order.
 TABLE_METRICS = ("recall@1", "recall@5", "recall@10", "hit@5", "mrr", "ndcg@10", "citation_precision",
-                 "citation_recall", "correct_no_record", "wrong_abstention", "must_mention", "sentence_support",
-                 "project_recall@5", "pass_rate", "latency_p50_ms", "latency_p95_ms")
+                 "citation_recall", "correct_no_record", "wrong_abstention", "related_share", "auroc", "must_mention",
+                 "sentence_support", "project_recall@5", "pass_rate", "latency_p50_ms", "latency_p95_ms")
 # Summarised per run in the history.
 HISTORY_METRICS = ("recall@5", "hit@5", "mrr", "ndcg@10", "citation_precision", "citation_recall",
-                   "correct_no_record", "false_yes", "wrong_abstention", "must_mention", "sentence_support",
-                   "project_recall@5", "pass_rate", "latency_p50_ms", "latency_p95_ms")
+                   "correct_no_record", "false_yes", "wrong_abstention", "related_share", "auroc", "must_mention",
+                   "sentence_support", "project_recall@5", "pass_rate", "latency_p50_ms", "latency_p95_ms")
 # Lower is better for these.
-LOWER_IS_BETTER = {"false_yes", "wrong_abstention", "latency_p50_ms", "latency_p95_ms", "latency_mean_ms"}
+LOWER_IS_BETTER = {"false_yes", "wrong_abstention", "related_share", "latency_p50_ms", "latency_p95_ms", "latency_mean_ms"}
 
 
 def git_info(cwd: Path | None = None) -> dict[str, Any] | None:

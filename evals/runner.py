@@ -212,12 +212,14 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 
 def run_eval(dataset: Path, ingest_dir: Path | None = None, out_dir: Path = Path("runs/eval"), baselines: bool = True,
              thresholds: Path | None = None, limit: int | None = None, console=None, *, embeddings=None,
-             engine=None, history_file: Path | None = None, groups: list[str] | None = None) -> int:
+             engine=None, history_file: Path | None = None, groups: list[str] | None = None,
+             use_llm: bool = False) -> int:
     """Evaluate; returns the exit code: 0 ok, 1 below the thresholds, 2 cannot run.
 
     With `ingest_dir`, the folder is ingested into a fresh temporary store (embedded Chroma); without
     it, the configured store is used. `history_file` (default out_dir.parent / "history.jsonl") gets a
-    one-line summary of the run. `groups` runs it as a user of those groups (None: unrestricted)."""
+    one-line summary of the run. `groups` runs it as a user of those groups (None: unrestricted).
+    `use_llm` scores the LLM path (it needs a configured server); by default the extractive answerer."""
     from evals import report as R
 
     console = _console(console)
@@ -267,7 +269,7 @@ def run_eval(dataset: Path, ingest_dir: Path | None = None, out_dir: Path = Path
                 return 2
         if ingest_dir is not None:
             ingest_info = _ingest(engine, Path(ingest_dir), console)
-        use_llm = bool(engine.settings.llm_enabled)
+        use_llm = bool(use_llm and engine.settings.llm_enabled)
         projects = ProjectIndex(engine.store, groups)
         all_relevant = M.dedupe(f for r in rows for f in r.relevant_files)
         missing = projects.missing(all_relevant)

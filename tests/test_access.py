@@ -142,7 +142,7 @@ def test_hostile_uploads(world, name, data, reason, tmp_path):
     r = Ingestor(eng.store, s).ingest_upload(name, data)
     if reason is None:  # path traversal: stored under a safe name inside the originals folder
         assert r.failed == []
-        doc = eng.store.document_by_source("passwd.md")
+        doc = eng.store.document_by_source("upload:passwd.md")
         assert doc is not None and ".." not in doc.source and "/" not in doc.source
         assert Path(doc.original).resolve().is_relative_to(s.originals_dir.resolve())
     else:

@@ -371,16 +371,16 @@ def test_library_lists_searches_uploads_and_deletes(app, library):
     assert any("orbit_track.md" in shown(s.value) and "added" in s.value for s in app.success)
     assert any("broken.pdf" in shown(e.value) and "failed" in e.value for e in app.error)  # the reason, in red
     table = app.dataframe[0].value
-    assert "orbit_track.md" in set(table["source"])
-    assert table.loc[table["source"] == "broken.pdf", "status"].tolist() == ["failed"]
+    assert "upload:orbit_track.md" in set(table["source"])  # uploads are namespaced: never a folder file's name
+    assert table.loc[table["source"] == "upload:broken.pdf", "status"].tolist() == ["failed"]
 
-    doc = library.store.document_by_source("orbit_track.md")
+    doc = library.store.document_by_source("upload:orbit_track.md")
     app.selectbox(key="lib_doc").set_value(doc.id).run()
     app.button(key=f"delete-{doc.id}").click().run()
     app.button(key=f"yes-delete-{doc.id}").click().run()
     assert not app.exception, app.exception
-    assert library.store.document_by_source("orbit_track.md") is None
-    assert "orbit_track.md" not in set(app.dataframe[0].value["source"])
+    assert library.store.document_by_source("upload:orbit_track.md") is None
+    assert "upload:orbit_track.md" not in set(app.dataframe[0].value["source"])
 
 
 def test_library_reingest(app, library):

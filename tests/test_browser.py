@@ -268,7 +268,7 @@ def test_ask_follow_up_upload_and_cite(browser, app_url, tmp_path):
     wait_idle(page)
     # The table is drawn on a canvas; its accessible copy in the DOM carries the cell text.
     assert "OrbitTrack debris dashboard" in page.get_by_test_id("stDataFrame").text_content()
-    assert "Source: " + UPLOAD_NAME in page.get_by_test_id("stMain").inner_text()  # the selected document's card
+    assert "Source: upload:" + UPLOAD_NAME in page.get_by_test_id("stMain").inner_text()  # the selected document's card (namespaced)
     page.get_by_role("textbox", name="Search").fill("")
     page.keyboard.press("Enter")
     page.get_by_text("Showing 4 of 4.").wait_for(timeout=WAIT_MS)

@@ -27,7 +27,7 @@ def test_resolve(question, followup, focus, new_topic):
     r = resolve(question, [PREV])
     assert r.is_followup is followup
     assert r.focus_projects == focus
-    assert (r.gate_question is not None) is new_topic
+    assert (r.topic is not None) is new_topic
     if followup:
         assert PREV.question in r.standalone  # retrieval sees the conversation
 

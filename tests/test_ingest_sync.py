@@ -84,7 +84,7 @@ def test_idempotent_update_prune_and_duplicates(tmp_path, engine):
     # The same upload twice is one document.
     for _ in range(2):
         ing.ingest_upload("notes.md", b"# Notes\n\nWe ran a usability study for the Orchard museum.\n")
-    assert [d.source for d in engine.store.documents()].count("notes.md") == 1
+    assert [d.source for d in engine.store.documents()].count("upload:notes.md") == 1
     assert_consistent(engine)
 
 

@@ -158,3 +158,29 @@ def test_composer_never_quotes_a_negated_sentence(terms):
     p = project("ParkPass", [source(PARK, OUT_OF_SCOPE + " " + PERMITS)], "City of Maple Falls")
     a = compose("Have we built swim lesson registration?", [p], [], lambda h: [PARK], terms.idf)
     assert all("out of scope" not in c.snippet for c in a.citations)
+
+
+def test_fit_is_deterministic_and_weighs_each_corpus_the_same():
+    from evals.train_judge import fit
+
+    rng = np.random.default_rng(7)
+    qs = []
+    for corpus, n in (("big", 60), ("small", 15)):
+        for i in range(n):
+            answerable = i % 3 != 0
+            cands = []
+            for r in range(4):
+                good = answerable and r == 0
+                f = {k: float(rng.random()) for k in FEATURES}
+                f["coverage"] = 0.8 + 0.2 * rng.random() if good else 0.5 * rng.random()
+                f["inv_rank"] = 1.0 / (1 + r)
+                cands.append({"features": f, "label": int(good)})
+            qs.append({"corpus": corpus, "answerable": answerable, "kind": "direct" if answerable else "none",
+                       "candidates": cands})
+    a, b = fit(qs).to_dict(), fit(qs).to_dict()
+    assert a == b
+    assert a["meta"]["corpora"] == ["big", "small"] and a["meta"]["questions"] == 75
+    m = JudgeModel.from_dict(a)
+    hi = dict.fromkeys(FEATURES, 0.5) | {"coverage": 0.95, "inv_rank": 1.0}
+    lo = dict.fromkeys(FEATURES, 0.5) | {"coverage": 0.05, "inv_rank": 1.0}
+    assert m.probability([hi])[0] > m.probability([lo])[0]

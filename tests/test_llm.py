@@ -190,8 +190,9 @@ def store(data_dir, embeddings) -> Store:
 @pytest.fixture(scope="module")
 def make_engine(store, data_dir, embeddings):
     def make(base_url: str | None, **overrides) -> Engine:
+        # The answer path on its own; the LLM judge has its own tests below.
         kw = dict(data_dir=data_dir, lexical_refresh_seconds=0.0, openai_base_url=base_url,
-                  openai_api_key="x" if base_url else None, llm_model="smollm2", llm_max_tokens=96)
+                  openai_api_key="x" if base_url else None, llm_model="smollm2", llm_max_tokens=256, llm_judge=False)
         kw.update(overrides)
         return Engine(settings=Settings(**kw), store=store, embeddings=embeddings)
 
@@ -244,7 +245,7 @@ def test_streams_an_llm_answer_in_pieces(llm_engine):
 def test_every_citation_left_in_an_llm_answer_points_at_a_source(llm_engine, question):
     _, answer, _ = run(llm_engine, question)
     # A model answer that cites nothing valid is replaced by the extractive one, with a notice.
-    assert answer.answerer == "llm" or "cited no source" in (answer.notice or ""), answer.notice
+    assert answer.answerer == "llm" or any(w in (answer.notice or "") for w in ("cited no source", "unusable")), answer.notice
     assert_citations_valid(answer)
     assert INJECTED not in answer.answer
 
@@ -360,3 +361,135 @@ def test_ping_uses_a_one_token_completion_when_the_server_lists_no_models():
     finally:
         listing.shutdown()
         listing.server_close()
+
+
+# -- the LLM judge and degenerate answers ------------------------------------------------------------
+class ScriptedServer:
+    """An OpenAI-compatible server on loopback that answers from a script: `judge` is the content of every
+    non-streamed completion (the judge's reply), `stream` the pieces of every streamed one (the answer),
+    `finish` the last chunk's finish_reason, `delay` seconds before answering."""
+
+    def __init__(self, judge: str = "", stream: list[str] | None = None, finish: str = "stop", delay: float = 0.0):
+        script = self
+        self.judge, self.stream, self.finish, self.delay = judge, stream or ["Yes. We built it [1]."], finish, delay
+        self.requests: list[dict] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                script.requests.append(body)
+                time.sleep(script.delay)
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for i, piece in enumerate(script.stream):
+                        last = i == len(script.stream) - 1
+                        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                                 "choices": [{"index": 0, "delta": {"content": piece},
+                                              "finish_reason": script.finish if last else None}]}
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    return
+                data = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": "m",
+                                   "choices": [{"index": 0, "finish_reason": "stop",
+                                                "message": {"role": "assistant", "content": script.judge}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self):
+        self.server.shutdown()
+
+
+QUOTE = "We built an online permit system for the City of Riverton parks department."
+
+
+@pytest.fixture
+def scripted():
+    servers: list[ScriptedServer] = []
+
+    def start(**kw) -> ScriptedServer:
+        servers.append(ScriptedServer(**kw))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def test_llm_judge_quote_found_confirms_the_yes(make_engine, scripted):
+    srv = scripted(judge=json.dumps({"verdicts": [{"candidate": 1, "match": True, "quote": QUOTE}]}))
+    engine = make_engine(srv.url, llm_judge=True)
+    _, answer, _ = run(engine, PERMITS)
+    assert answer.verdict == "yes" and answer.notice is None
+    judge_calls = [r for r in srv.requests if not r.get("stream")]
+    assert judge_calls and judge_calls[0].get("response_format", {}).get("type") == "json_object"
+
+
+def test_llm_judge_yes_without_a_quote_found_is_only_related(make_engine, scripted):
+    invented = "We built a permit system for the City of Springfield in record time."
+    srv = scripted(judge=json.dumps({"verdicts": [{"candidate": 1, "match": True, "quote": invented}]}))
+    _, answer, _ = run(make_engine(srv.url, llm_judge=True), PERMITS)
+    assert answer.verdict == "related" and not answer.abstained  # the work stays on screen, as related
+
+
+@pytest.mark.parametrize("reply", ["Sure! The first project matches.", "I'm sorry, I can't help with that.",
+                                   '{"verdicts": "yes please"}'], ids=["malformed", "refusal", "wrong-shape"])
+def test_llm_judge_bad_reply_keeps_the_learned_verdict(make_engine, scripted, reply):
+    srv = scripted(judge=reply)
+    _, answer, _ = run(make_engine(srv.url, llm_judge=True), PERMITS)
+    assert answer.verdict == "yes"  # the learned judge's verdict
+    assert answer.notice and "evidence judge alone" in answer.notice
+
+
+def test_llm_judge_time_out_keeps_the_learned_verdict(make_engine, hung_url):
+    _, answer, seconds = run(make_engine(hung_url, llm_judge=True, llm_timeout=0.5), PERMITS)
+    assert answer.verdict == "yes" and answer.answerer == "extractive" and seconds < 12
+
+
+def test_llm_judge_is_not_asked_when_nothing_was_found(make_engine, scripted):
+    srv = scripted(judge=json.dumps({"verdicts": [{"candidate": 1, "match": True, "quote": QUOTE}]}))
+    _, answer, _ = run(make_engine(srv.url, llm_judge=True), MARS)
+    assert answer.verdict == "no" and answer.abstained
+    assert not [r for r in srv.requests if not r.get("stream")]  # a "no" is never turned into a "yes"
+
+
+def test_llm_judge_against_the_real_server(make_engine, llm_url):
+    """SmolLM2 rarely writes the JSON asked for; whatever it writes, the verdict holds and nothing breaks."""
+    _, answer, _ = run(make_engine(llm_url, llm_judge=True), PERMITS)
+    assert answer.verdict in ("yes", "related") and not answer.abstained
+    assert_citations_valid(answer)
+
+
+def test_a_looping_answer_falls_back_with_a_notice(make_engine, scripted):
+    srv = scripted(stream=["We built the Riverton permit system [1]. "] * 20)
+    pieces, answer, _ = run(make_engine(srv.url), PERMITS)
+    assert answer.answerer == "extractive" and "repeated itself" in (answer.notice or "")
+    assert answer.answer.startswith("Yes — 1 past project")
+    assert len(pieces) < 10  # stopped early, not streamed to the end
+
+
+def test_an_answer_that_hits_the_token_cap_falls_back(make_engine, scripted):
+    srv = scripted(stream=["Yes — 1 past project matches. ", "We built the Riverton permit system [1] and"],
+                   finish="length")
+    _, answer, _ = run(make_engine(srv.url), PERMITS)
+    assert answer.answerer == "extractive" and "token cap" in (answer.notice or "")
+
+
+def test_a_followup_is_condensed_by_the_llm_before_retrieval(make_engine, scripted):
+    srv = scripted(judge="Have we built an online permit system for a parks department, and who led it?")
+    engine = make_engine(srv.url)
+    first = engine.ask(PERMITS, use_llm=False)
+    answer = engine.ask("Who led that one?", history=[{"question": PERMITS, "answer": first.model_dump()}])
+    assert answer.standalone_question.startswith("Have we built an online permit system")
+    assert any("Rewrite the last question" in json.dumps(r) for r in srv.requests)

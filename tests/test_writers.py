@@ -52,8 +52,11 @@ def consistency(url: str, collection: str) -> dict:
 
     host, port = url.rsplit(":", 1)
     client = chromadb.HttpClient(host=host.split("//")[1], port=int(port), settings=CS(anonymized_telemetry=False))
-    records = client.get_collection(f"{collection}_documents").get(include=["metadatas"])
-    chunks = client.get_collection(f"{collection}_chunks").get(include=["metadatas"])
+    try:
+        records = client.get_collection(f"{collection}_documents").get(include=["metadatas"])
+        chunks = client.get_collection(f"{collection}_chunks").get(include=["metadatas"])
+    except Exception:  # not created yet: the first writer is still starting
+        return {"pending": [], "stale": [], "wrong_counts": [], "documents": 0}
     committed = {i: m for i, m in zip(records["ids"], records["metadatas"]) if not i.startswith("__")}
     counts: dict[str, int] = {}
     stale = []

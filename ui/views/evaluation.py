@@ -183,7 +183,9 @@ if options:
         if answers_path.exists():
             recs = [json.loads(line) for line in answers_path.read_text(encoding="utf-8").splitlines() if line.strip()]
             table = pd.DataFrame([{"id": r.get("id"), "kind": r.get("kind"), "question": r.get("question"),
-                                   "verdict": "No record" if r.get("abstained") else "Yes",
+                                   "verdict": {"yes": "Yes", "related": "Related", "no": "No record"}.get(
+                                       r.get("verdict") or ("no" if r.get("abstained") else "yes")),
+                                   "confidence": r.get("confidence"),
                                    "pass": bool(r.get("pass")), "why": r.get("why", ""),
                                    "cited": ", ".join(dict.fromkeys(c["source"] for c in r.get("citations", [])))}
                                   for r in recs])
