@@ -365,8 +365,8 @@ def test_ping_uses_a_one_token_completion_when_the_server_lists_no_models():
 
 # -- the LLM judge and degenerate answers ------------------------------------------------------------
 class ScriptedServer:
-    """An OpenAI-compatible server on loopback that answers from a script: `judge` is the content of every
-    non-streamed completion (the judge's reply), `stream` the pieces of every streamed one (the answer),
+    """An OpenAI-compatible server on loopback that answers from a script: `judge` is the reply to every
+    request for JSON (the judge), `stream` the pieces of every other reply (answers, condensed questions),
     `finish` the last chunk's finish_reason, `delay` seconds before answering."""
 
     def __init__(self, judge: str = "", stream: list[str] | None = None, finish: str = "stop", delay: float = 0.0):
@@ -379,21 +379,23 @@ class ScriptedServer:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 script.requests.append(body)
                 time.sleep(script.delay)
+                # The judge asks for JSON (response_format); everything else is answer text.
+                pieces = [script.judge] if body.get("response_format") else script.stream
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.end_headers()
-                    for i, piece in enumerate(script.stream):
-                        last = i == len(script.stream) - 1
+                    for i, piece in enumerate(pieces):
+                        last = i == len(pieces) - 1
                         chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                                 "choices": [{"index": 0, "delta": {"content": piece},
+                                 "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
                                               "finish_reason": script.finish if last else None}]}
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.write(b"data: [DONE]\n\n")
                     return
                 data = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": "m",
                                    "choices": [{"index": 0, "finish_reason": "stop",
-                                                "message": {"role": "assistant", "content": script.judge}}]}).encode()
+                                                "message": {"role": "assistant", "content": "".join(pieces)}}]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -432,8 +434,8 @@ def test_llm_judge_quote_found_confirms_the_yes(make_engine, scripted):
     engine = make_engine(srv.url, llm_judge=True)
     _, answer, _ = run(engine, PERMITS)
     assert answer.verdict == "yes" and answer.notice is None
-    judge_calls = [r for r in srv.requests if not r.get("stream")]
-    assert judge_calls and judge_calls[0].get("response_format", {}).get("type") == "json_object"
+    judge_calls = [r for r in srv.requests if r.get("response_format")]
+    assert judge_calls and judge_calls[0]["response_format"].get("type") == "json_object"
 
 
 def test_llm_judge_yes_without_a_quote_found_is_only_related(make_engine, scripted):
@@ -461,7 +463,7 @@ def test_llm_judge_is_not_asked_when_nothing_was_found(make_engine, scripted):
     srv = scripted(judge=json.dumps({"verdicts": [{"candidate": 1, "match": True, "quote": QUOTE}]}))
     _, answer, _ = run(make_engine(srv.url, llm_judge=True), MARS)
     assert answer.verdict == "no" and answer.abstained
-    assert not [r for r in srv.requests if not r.get("stream")]  # a "no" is never turned into a "yes"
+    assert not [r for r in srv.requests if r.get("response_format")]  # a "no" is never turned into a "yes"
 
 
 def test_llm_judge_against_the_real_server(make_engine, llm_url):
@@ -487,7 +489,7 @@ def test_an_answer_that_hits_the_token_cap_falls_back(make_engine, scripted):
 
 
 def test_a_followup_is_condensed_by_the_llm_before_retrieval(make_engine, scripted):
-    srv = scripted(judge="Have we built an online permit system for a parks department, and who led it?")
+    srv = scripted(stream=["Have we built an online permit system for a parks department, and who led it?"])
     engine = make_engine(srv.url)
     first = engine.ask(PERMITS, use_llm=False)
     answer = engine.ask("Who led that one?", history=[{"question": PERMITS, "answer": first.model_dump()}])
