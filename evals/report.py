@@ -42,7 +42,7 @@ def git_info(cwd: Path | None = None) -> dict[str, Any] | None:
 
 def build_report(dataset: dict, systems: dict[str, dict], ingest: dict | None = None, store: dict | None = None,
                  answerer: str = "extractive", missing_relevant: list[str] | None = None,
-                 seconds: float | None = None) -> dict:
+                 seconds: float | None = None, groups: list[str] | None = None) -> dict:
     hybrid = systems.get("hybrid", {})
     g = git_info()
     overall = hybrid.get("overall", {})
@@ -52,6 +52,7 @@ def build_report(dataset: dict, systems: dict[str, dict], ingest: dict | None = 
         "git_commit": g["commit"] if g else None,
         "git_dirty": g["dirty"] if g else None,
         "answerer": answerer,
+        "groups": groups,  # the access groups it ran as (None: unrestricted); who may read this run
         "sentence_support_method": SUPPORT_METHOD,
         "ingest": ingest,
         "store": store,
@@ -302,6 +303,7 @@ def history_entry(report: dict, out_dir: Path | str | None = None) -> dict:
         "questions": report["dataset"]["questions"],
         "git_commit": report.get("git_commit"),
         "answerer": report.get("answerer"),
+        "groups": report.get("groups"),
         "out_dir": str(out_dir) if out_dir is not None else None,
         "gate_passed": report["gate"]["passed"] if report.get("gate") else None,
         "systems": {s: {m: v["overall"].get(m) for m in HISTORY_METRICS} for s, v in report["systems"].items()},

@@ -290,7 +290,7 @@ def run_eval(dataset: Path, ingest_dir: Path | None = None, out_dir: Path = Path
                  "questions": len(rows), "kinds": kinds_count(rows), "limit": limit},
         systems=systems, ingest=ingest_info, store=store_desc,
         answerer="llm" if use_llm else "extractive", missing_relevant=missing,
-        seconds=time.time() - started)
+        seconds=time.time() - started, groups=groups)
     failures: list[str] = []
     if spec is not None:
         failures = R.check_thresholds(rep, spec)

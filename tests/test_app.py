@@ -538,3 +538,47 @@ def test_local_sign_in_and_access_groups(library, tmp_path):
         if doc:
             library.ingestor().delete(doc.id)
         _use(saved, library)
+
+
+def test_evaluation_page_runs_as_the_signed_in_admin(library, tmp_path, monkeypatch):
+    """An admin of `everyone` only runs an evaluation: no source of another group in what the page shows,
+    and runs made without that restriction are not listed to them."""
+    from assistant.access import User, save_user
+    from ui import state as ui_state
+
+    secret = tmp_path / "ledger.md"
+    secret.write_text("# LedgerLight\n\nLedgerLight is a confidential payroll reconciliation tool we built for "
+                      "Quarry Bank finance staff to reconcile payroll ledgers every month.\n")
+    library.ingestor().ingest_paths([secret], groups=["finance"])
+    datasets = tmp_path / "datasets"
+    datasets.mkdir()
+    (datasets / "payroll.jsonl").write_text(json.dumps(
+        {"id": "p1", "question": "Have we built a payroll reconciliation tool for a bank?", "kind": "direct",
+         "relevant_files": ["ledger.md"], "must_mention": ["LedgerLight"], "corpus": str(tmp_path)}) + "\n")
+    monkeypatch.setattr(ui_state, "DATASETS_DIR", datasets)
+    monkeypatch.chdir(tmp_path)  # the page keeps its runs under ./runs
+    saved = {k: os.environ.get(k) for k in ENV_KEYS + ("PRECEDENT_AUTH",)}
+    _use({"PRECEDENT_AUTH": "local"})
+    try:
+        save_user(User(username="ann", name="Ann", role="admin", groups=["everyone"]), "pw-ann")
+        core._engine = core.Engine(settings=get_settings(), embeddings=library.embeddings, store=library.store)
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+        at.text_input[0].set_value("ann")
+        at.text_input[1].set_value("pw-ann")
+        at.form_submit_button[0].click().run()
+        assert not at.exception, at.exception
+        at.switch_page("views/evaluation.py").run()
+        assert not at.exception, at.exception
+        at.button(key="ev_run").click().run()
+        assert not at.exception, at.exception
+        page = texts(at) + "\n".join(df.value.to_csv() for df in at.dataframe)
+        assert "ledger.md" not in page and "LedgerLight" not in page and "Quarry" not in page
+        report = json.loads(next((tmp_path / "runs").glob("eval-*/report.json")).read_text())
+        assert report["groups"] == ["everyone"]
+        answers = (next((tmp_path / "runs").glob("eval-*/answers.jsonl"))).read_text()
+        assert "ledger.md" not in answers.replace('"relevant_files": ["ledger.md"]', "")
+    finally:
+        doc = library.store.document_by_source("ledger.md")
+        if doc:
+            library.ingestor().delete(doc.id)
+        _use(saved, library)

@@ -41,8 +41,14 @@ def _read_json(p: Path) -> dict | None:
         return None
 
 
+def _readable(groups: list[str] | None) -> bool:
+    """A run's answers quote its sources: a user sees runs made with groups they all have."""
+    mine = state.user_groups(user)
+    return mine is None or (groups is not None and set(groups) <= set(mine))
+
+
 def _runs() -> list[dict]:
-    """Past runs, newest first: the history file, plus any run folder it does not list."""
+    """Past runs this user may read, newest first: the history file, plus any run folder it does not list."""
     try:
         from evals.report import load_history
 
@@ -57,7 +63,8 @@ def _runs() -> list[dict]:
         if rep and "systems" in rep:
             hist.append({"timestamp": rep.get("timestamp", ""), "dataset": rep.get("dataset", {}).get("name", "?"),
                          "questions": rep.get("dataset", {}).get("questions"), "answerer": rep.get("answerer"),
-                         "out_dir": str(rep_path.parent), "systems": rep["systems"]})
+                         "out_dir": str(rep_path.parent), "systems": rep["systems"], "groups": rep.get("groups")})
+    hist = [h for h in hist if _readable(h.get("groups"))]
     return sorted(hist, key=lambda h: h.get("timestamp") or "", reverse=True)
 
 
@@ -73,7 +80,7 @@ def _label(entry: dict) -> str:
 
 # -- run ----------------------------------------------------------------------------------------------
 datasets = sorted(state.DATASETS_DIR.glob("*.jsonl"))
-n_docs = len(engine.store.documents())
+n_docs = len(engine.store.documents(groups=state.user_groups(user)))
 with st.container(border=True):
     st.markdown("**Run a dataset against the current library**")
     if not datasets:
