@@ -121,9 +121,12 @@ class Engine:
                                 return found
         return found
 
-    def project_docs(self, hit: ProjectHit, groups: list[str] | None = None) -> list[Document]:
+    def project_docs(self, hit: ProjectHit, groups: list[str] | None = None,
+                     allowed: dict[str, Document] | None = None) -> list[Document]:
+        """A project's documents as their committed records allow them now (`allowed`: read once per answer)."""
         found = self.projects(groups).members.get(hit.key, []) or [d.document for d in hit.docs]
-        allowed = self.store.committed([d.id for d in found], groups)  # the records as they are now
+        if allowed is None:
+            allowed = self.store.committed([d.id for d in found], groups)
         return [allowed[d.id] for d in found if d.id in allowed]
 
     # -- asking -----------------------------------------------------------------------------------
@@ -179,7 +182,10 @@ class Engine:
         timings["judge_ms"] = (t2 - t1) * 1000
         groups = f.groups
         missing = judged[0].missing if judged and verdict == "no" else None
-        answer = compose(question, matches, closest, lambda h: self.project_docs(h, groups), self.terms.idf,
+        index = self.projects(groups)
+        shown_ids = [d.id for h in matches + closest for d in (index.members.get(h.key, []) or [x.document for x in h.docs])]
+        allowed = self.store.committed(shown_ids, groups)  # one read of the records for the whole answer
+        answer = compose(question, matches, closest, lambda h: self.project_docs(h, groups, allowed), self.terms.idf,
                          recent=recent, missing=missing, verdict=verdict)
         answer.standalone_question = resolved.standalone
         answer.confidence = round(max((j.p for j in judged), default=0.0), 4)

@@ -207,12 +207,11 @@ class TermStats:
     def docs_containing(self, term: str, doc_ids: list[str]) -> set[str]:
         if not doc_ids:
             return set()
-        marks = ",".join("?" for _ in doc_ids)
+        # The documents are matched by their tokens in the `acl` column: the index does the filtering.
+        match = ('text : "' + term.replace('"', "") + '" AND acl : ('
+                 + " OR ".join(_token("d", d) for d in dict.fromkeys(doc_ids)) + ")")
         with self.index._lock:
-            rows = self.index._db.execute(
-                f"SELECT DISTINCT doc_id FROM chunks WHERE chunks MATCH ? AND doc_id IN ({marks})",
-                ['"' + term.replace('"', "") + '"', *doc_ids],
-            ).fetchall()
+            rows = self.index._db.execute("SELECT DISTINCT doc_id FROM chunks WHERE chunks MATCH ?", [match]).fetchall()
         return {r[0] for r in rows}
 
 

@@ -89,7 +89,6 @@ def names_in(question: str) -> list[str]:
 @dataclass
 class Evidence:
     coverage: float  # IDF-weighted share of key terms asserted in the project's best passages
-    coverage_docs: float  # the same over whole documents
     names: float  # share of the question's names found (1.0 when it names nothing)
     top_term_present: bool
     missing: list[str] = field(default_factory=list)
@@ -168,18 +167,19 @@ class TermEvidence:
         asserted = set(meta)
         for src in project.sources[: self.evidence_chunks]:
             asserted |= self.chunk_profile(src.chunk)
-        whole = set(asserted)
-        for d in project.docs[:4]:
-            whole |= self.profile(d.document.id, d.document.content_hash)
-        wanted = list(dict.fromkeys(terms + names))
-        present = self._present(wanted, asserted)
-        present_docs = self._present(wanted, whole)
-        coverage = self._coverage(terms, present)
-        names_cov = sum(present_docs[n] for n in names) / len(names) if names else 1.0
+        present = self._present(list(dict.fromkeys(terms + names)), asserted)
+        # A name may be asserted anywhere in the project's documents (a client named once at the top). Whole
+        # documents are read only for a name the best passages lack, and cached by version.
+        lacking = [n for n in names if not present[n]]
+        if lacking:
+            whole = set(asserted)
+            for d in project.docs[:4]:
+                whole |= self.profile(d.document.id, d.document.content_hash)
+            present.update(self._present(lacking, whole))
+        names_cov = sum(present[n] for n in names) / len(names) if names else 1.0
         top = max(terms, key=self.idf) if terms else None
-        missing = [t for t in dict.fromkeys(names + sorted(terms, key=lambda t: -self.idf(t))) if not present_docs[t]]
-        return Evidence(coverage, self._coverage(terms, present_docs), names_cov,
-                        present[top] if top else True, missing)
+        missing = [t for t in dict.fromkeys(names + sorted(terms, key=lambda t: -self.idf(t))) if not present[t]]
+        return Evidence(self._coverage(terms, present), names_cov, present[top] if top else True, missing)
 
 
 def _asserted(text: str) -> set[str]:
