@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from typing import Iterator
@@ -16,10 +15,12 @@ from assistant.citations import check, cited_numbers
 from assistant.conversation import resolve
 from assistant.extractive import compose, wants_people
 from assistant.judge import Judge, Judgement
+from assistant.llm import answer_with_fallback
 from assistant.lexical import TermStats
-from assistant.models import Answer, Citation, Document, Filters, Query, Retrieved, Source, Turn
+from assistant.models import Answer, Document, Filters, Query, Retrieved, Turn
 from assistant.query import understand
-from assistant.retrieval import Mode, ProjectHit, Retriever, wants_recent
+from assistant.projects import highlights
+from assistant.retrieval import Mode, ProjectHit, Retriever, newest_first, wants_recent
 from assistant.terms import INJECTION, TermEvidence, key_terms
 from assistant.settings import Settings, get_settings
 from assistant.store import Store, describe_store
@@ -91,35 +92,8 @@ class Engine:
     def project_card(self, key: str, groups: list[str] | None = None):
         """A project card with up to three cited outcome highlights, quoted from its documents."""
         card = self.projects(groups).card(key, groups)
-        card.highlights = self._highlights(card)
+        card.highlights = highlights(card, self.store)
         return card
-
-    def _highlights(self, card, most: int = 3) -> list[Citation]:
-        from assistant.citations import split_sentences
-        from assistant.terms import NEGATION
-
-        outcome = re.compile(r"\b(outcomes?|results?|impact|highlights?|achievements?|what we (delivered|achieved))\b", re.I)
-        found: list[Citation] = []
-        docs = [self.store.document(i) for i in card.document_ids]
-        docs = sorted((d for d in docs if d), key=lambda d: d.doc_type not in ("case_study", "retrospective"))
-        for d in docs:
-            for c in self.store.chunks_of(d.id):
-                in_outcomes = bool(c.heading and outcome.search(c.heading))
-                for line in c.text.splitlines():
-                    if len(line.split()) <= 5 and outcome.search(line):  # a sub-heading inside the passage
-                        in_outcomes = True
-                        continue
-                    if not in_outcomes:
-                        continue
-                    for sent in split_sentences(line):
-                        sent = sent.strip().lstrip("*-• ").strip()
-                        if len(sent.split()) >= 5 and sent in c.text and not NEGATION.search(sent):
-                            found.append(Citation(n=len(found) + 1, source=d.source, title=d.title, document_id=d.id,
-                                                  chunk_id=c.id, page=c.page, slide=c.slide, section=c.heading,
-                                                  date=d.date, snippet=sent))
-                            if len(found) == most:
-                                return found
-        return found
 
     def project_docs(self, hit: ProjectHit, groups: list[str] | None = None,
                      allowed: dict[str, Document] | None = None) -> list[Document]:
@@ -177,7 +151,8 @@ class Engine:
         if llm_wanted and self.settings.llm_judge and verdict != "no":
             verdict, matches = self._llm_judge(query, verdict, matches, judged, notices)
         if recent and matches:
-            doc_hits = self._newest_first(question, matches, doc_hits, f.groups)
+            doc_hits = newest_first(self.store, question, matches, doc_hits,
+                                    lambda h: self.project_docs(h, f.groups))
         t2 = time.perf_counter()
         timings["judge_ms"] = (t2 - t1) * 1000
         groups = f.groups
@@ -206,7 +181,7 @@ class Engine:
 
         answer.notice = " ".join(notices) or None
         if llm_wanted and not answer.abstained:
-            yield from self._llm_answer(question, resolved.standalone, matches, answer)
+            yield from answer_with_fallback(self.llm, resolved.standalone, matches, answer)
         else:
             yield answer.answer
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
@@ -283,88 +258,6 @@ class Engine:
         if confirmed:
             return "yes", confirmed + [p for p in matches if p not in cands and verdict == "yes"]
         return "related", matches[:3]
-
-    def _newest_first(self, question: str, matches: list[ProjectHit], doc_hits: list, groups) -> list:
-        """"Latest on X": the project's newest document leads, even if retrieval ranked it lower."""
-        from assistant.retrieval import DocHit
-
-        from assistant.projects import UPDATE_TYPES
-        from assistant.retrieval import UPDATE_WORDS
-
-        top = matches[0]
-        members = [d for d in self.project_docs(top, groups) if d.date]
-        updates = [d for d in members if d.doc_type in UPDATE_TYPES or d.format == "eml"]
-        if updates and UPDATE_WORDS.search(question):  # "the last status e-mail": the newest update
-            members = updates
-        if not members:
-            return doc_hits
-        newest = max(members, key=lambda d: d.date or "")
-        hit = next((h for h in doc_hits if h.document.id == newest.id), None)
-        if hit is None:
-            chunks = self.store.chunks_of(newest.id)
-            if not chunks:
-                return doc_hits
-            src = Source(chunk=chunks[0], document=newest, score=top.score)
-            hit = DocHit(newest, [src], top.score, 0.0)
-        if hit not in top.docs:
-            top.docs.insert(0, hit)
-        # Its opening passage is what "the latest" is about: make it the project's lead evidence.
-        chunks = self.store.chunks_of(newest.id)[:2]
-        lead = [Source(chunk=c, document=newest, score=top.sources[0].score + 1e-3 * (2 - i)) for i, c in enumerate(chunks)]
-        hit.sources = lead + [s for s in hit.sources if s.chunk.id not in {c.id for c in chunks}]
-        top.newest = newest.id
-        return [hit] + [h for h in doc_hits if h is not hit]
-
-    def _llm_answer(self, question: str, standalone: str, matches: list[ProjectHit], fallback: Answer):
-        """Stream the LLM's phrasing over the matched evidence; fall back to the extractive answer."""
-        srcs: list[Source] = []
-        for p in matches:
-            srcs.extend(p.sources[:3])
-        srcs = srcs[:10]
-        parts: list[str] = []
-        try:
-            for tok in self.llm.stream(standalone, srcs):
-                parts.append(tok)
-                yield tok
-        except Exception as e:
-            from assistant.llm import Degenerate
-
-            log.warning("LLM failed, using the extractive answer: %s", e)
-            fallback.notice = (f"The language model's answer was unusable ({e}); showing the extractive answer."
-                               if isinstance(e, Degenerate) else
-                               f"The language model is unavailable ({str(e)[:120]}); showing the extractive answer.")
-            yield "\n\n" + fallback.answer if parts else fallback.answer
-            return
-        text = "".join(parts).strip()
-        if not text:  # the model wrote nothing: keep the extractive answer
-            fallback.notice = "The language model returned no text; showing the extractive answer."
-            yield fallback.answer
-            return
-        citations = [Citation(n=i, source=s.document.source, title=s.document.title, document_id=s.document.id,
-                              chunk_id=s.chunk.id, page=s.chunk.page, slide=s.chunk.slide, section=s.chunk.heading,
-                              date=s.document.date, snippet=s.chunk.text) for i, s in enumerate(srcs, 1)]
-        text, removed, uncited = check(text, citations)
-        used = set(cited_numbers(text))
-        if not used:  # an answer that cites nothing cannot be trusted: keep the extractive one
-            fallback.notice = "The language model's answer cited no source; showing the extractive answer."
-            yield "\n\n---\n" + fallback.answer
-            return
-        verdict = fallback.answer.splitlines()[0]
-        low = text.lower().lstrip("*# ")
-        if not low.startswith(("yes", "no record", "no,")):  # the gate's verdict leads, in the model's words' place
-            text = f"{verdict}\n\n{text}"
-        fallback.answer = text
-        fallback.answerer = "llm"
-        fallback.citations = [c for c in citations if c.n in used]
-        for p, pm in zip(matches, fallback.projects):  # per-project evidence in the LLM answer's numbering
-            own = {s.chunk.id for s in p.sources}
-            pm.citations = [c.n for c in fallback.citations if c.chunk_id in own]
-        fallback.removed_citations, fallback.uncited_sentences = removed, uncited
-        if text.lower().lstrip("*# ").startswith("no record"):
-            fallback.abstained = True
-            fallback.closest, fallback.projects = fallback.projects, []
-            for pm in fallback.closest:
-                pm.is_match = False
 
     # -- status -----------------------------------------------------------------------------------
     def status(self, check_llm: bool = True) -> dict:

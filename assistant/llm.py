@@ -7,13 +7,17 @@ its citations are checked afterwards like any other.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Iterator
 
 from pydantic import BaseModel, Field
 
 from assistant import prompts
-from assistant.models import Source
+from assistant.citations import check, cited_numbers
+from assistant.models import Citation, Source
+
+log = logging.getLogger(__name__)
 
 
 class LLMError(RuntimeError):
@@ -153,3 +157,54 @@ class LLMAnswerer:
                 return True, "reachable (no model list; answered a one-token completion)"
         except Exception as e:
             return False, f"{type(e).__name__}: {str(e)[:160]}"
+
+
+def answer_with_fallback(llm, standalone: str, matches, fallback):
+    """Stream the LLM's phrasing over the matched evidence, then check it; on an error, a time-out, a loop,
+    the token cap or an answer that cites nothing, the extractive answer (`fallback`) stands, with a notice."""
+    srcs: list[Source] = []
+    for p in matches:
+        srcs.extend(p.sources[:3])
+    srcs = srcs[:10]
+    parts: list[str] = []
+    try:
+        for tok in llm.stream(standalone, srcs):
+            parts.append(tok)
+            yield tok
+    except Exception as e:
+        log.warning("LLM failed, using the extractive answer: %s", e)
+        fallback.notice = (f"The language model's answer was unusable ({e}); showing the extractive answer."
+                           if isinstance(e, Degenerate) else
+                           f"The language model is unavailable ({str(e)[:120]}); showing the extractive answer.")
+        yield "\n\n" + fallback.answer if parts else fallback.answer
+        return
+    text = "".join(parts).strip()
+    if not text:  # the model wrote nothing: keep the extractive answer
+        fallback.notice = "The language model returned no text; showing the extractive answer."
+        yield fallback.answer
+        return
+    citations = [Citation(n=i, source=s.document.source, title=s.document.title, document_id=s.document.id,
+                          chunk_id=s.chunk.id, page=s.chunk.page, slide=s.chunk.slide, section=s.chunk.heading,
+                          date=s.document.date, snippet=s.chunk.text) for i, s in enumerate(srcs, 1)]
+    text, removed, uncited = check(text, citations)
+    used = set(cited_numbers(text))
+    if not used:  # an answer that cites nothing cannot be trusted: keep the extractive one
+        fallback.notice = "The language model's answer cited no source; showing the extractive answer."
+        yield "\n\n---\n" + fallback.answer
+        return
+    verdict = fallback.answer.splitlines()[0]
+    low = text.lower().lstrip("*# ")
+    if not low.startswith(("yes", "no record", "no,")):  # the gate's verdict leads, in the model's words' place
+        text = f"{verdict}\n\n{text}"
+    fallback.answer = text
+    fallback.answerer = "llm"
+    fallback.citations = [c for c in citations if c.n in used]
+    for p, pm in zip(matches, fallback.projects):  # per-project evidence in the LLM answer's numbering
+        own = {s.chunk.id for s in p.sources}
+        pm.citations = [c.n for c in fallback.citations if c.chunk_id in own]
+    fallback.removed_citations, fallback.uncited_sentences = removed, uncited
+    if text.lower().lstrip("*# ").startswith("no record"):
+        fallback.abstained = True
+        fallback.closest, fallback.projects = fallback.projects, []
+        for pm in fallback.closest:
+            pm.is_match = False

@@ -142,3 +142,32 @@ class ProjectIndex:
             for p in c.people:
                 who[p].append(c)
         return dict(sorted(who.items()))
+
+
+def highlights(card, store, most: int = 3) -> list[Citation]:
+    """Up to `most` outcome sentences quoted from a project's documents (case studies and retrospectives first)."""
+    from assistant.citations import split_sentences
+    from assistant.terms import NEGATION
+
+    outcome = re.compile(r"\b(outcomes?|results?|impact|highlights?|achievements?|what we (delivered|achieved))\b", re.I)
+    found: list[Citation] = []
+    docs = [store.document(i) for i in card.document_ids]
+    docs = sorted((d for d in docs if d), key=lambda d: d.doc_type not in ("case_study", "retrospective"))
+    for d in docs:
+        for c in store.chunks_of(d.id):
+            in_outcomes = bool(c.heading and outcome.search(c.heading))
+            for line in c.text.splitlines():
+                if len(line.split()) <= 5 and outcome.search(line):  # a sub-heading inside the passage
+                    in_outcomes = True
+                    continue
+                if not in_outcomes:
+                    continue
+                for sent in split_sentences(line):
+                    sent = sent.strip().lstrip("*-• ").strip()
+                    if len(sent.split()) >= 5 and sent in c.text and not NEGATION.search(sent):
+                        found.append(Citation(n=len(found) + 1, source=d.source, title=d.title, document_id=d.id,
+                                              chunk_id=c.id, page=c.page, slide=c.slide, section=c.heading,
+                                              date=d.date, snippet=sent))
+                        if len(found) == most:
+                            return found
+    return found

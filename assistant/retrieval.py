@@ -163,3 +163,32 @@ def _recency_rerank(hits: list[DocHit], window: int = 12) -> list[DocHit]:
     weak = [h for h in head if h.score < 0.6 * top]
     strong.sort(key=lambda h: (h.document.date or ""), reverse=True)
     return strong + weak + tail
+
+
+def newest_first(store, question: str, matches: list[ProjectHit], doc_hits: list, project_docs) -> list:
+    """"Latest on X": the project's newest document leads, even if retrieval ranked it lower."""
+    from assistant.projects import UPDATE_TYPES
+
+    top = matches[0]
+    members = [d for d in project_docs(top) if d.date]
+    updates = [d for d in members if d.doc_type in UPDATE_TYPES or d.format == "eml"]
+    if updates and UPDATE_WORDS.search(question):  # "the last status e-mail": the newest update
+        members = updates
+    if not members:
+        return doc_hits
+    newest = max(members, key=lambda d: d.date or "")
+    hit = next((h for h in doc_hits if h.document.id == newest.id), None)
+    if hit is None:
+        chunks = store.chunks_of(newest.id)
+        if not chunks:
+            return doc_hits
+        src = Source(chunk=chunks[0], document=newest, score=top.score)
+        hit = DocHit(newest, [src], top.score, 0.0)
+    if hit not in top.docs:
+        top.docs.insert(0, hit)
+    # Its opening passage is what "the latest" is about: make it the project's lead evidence.
+    chunks = store.chunks_of(newest.id)[:2]
+    lead = [Source(chunk=c, document=newest, score=top.sources[0].score + 1e-3 * (2 - i)) for i, c in enumerate(chunks)]
+    hit.sources = lead + [s for s in hit.sources if s.chunk.id not in {c.id for c in chunks}]
+    top.newest = newest.id
+    return [hit] + [h for h in doc_hits if h is not hit]

@@ -17,7 +17,6 @@ that role inside Chroma itself.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time

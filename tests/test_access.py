@@ -13,7 +13,7 @@ import pytest
 from assistant.access import User, save_user
 from assistant.engine import Engine
 from assistant.models import Filters
-from assistant.settings import Settings, reset_settings
+from assistant.settings import Settings
 
 PRECEDENT = Path(sys.executable).parent / "precedent"
 

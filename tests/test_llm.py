@@ -495,3 +495,26 @@ def test_a_followup_is_condensed_by_the_llm_before_retrieval(make_engine, script
     answer = engine.ask("Who led that one?", history=[{"question": PERMITS, "answer": first.model_dump()}])
     assert answer.standalone_question.startswith("Have we built an online permit system")
     assert any("Rewrite the last question" in json.dumps(r) for r in srv.requests)
+
+
+def test_cli_prints_the_checked_answer_when_the_llm_streams(tmp_path, scripted):
+    """`precedent ask` without --json shows the stream while it arrives, then the checked text: an invented
+    citation never stays on screen."""
+    import os
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "riverton.md").write_text("# Riverton parks permits\n\n" + DOCS[0][1][0] + "\n")
+    srv = scripted(stream=["Yes — 1 past project matches.\n", "We built the Riverton permit system [1]. ",
+                           "It also won a national design award [7]."])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRECEDENT_", "OPENAI_"))}
+    env.update(PRECEDENT_DATA_DIR=str(tmp_path / "data"), PRECEDENT_CONFIG=str(tmp_path / "none.env"),
+               OPENAI_BASE_URL=srv.url, OPENAI_API_KEY="x", PRECEDENT_LLM_JUDGE="false")
+    bin_ = Path(sys.executable).parent / "precedent"
+    subprocess.run([str(bin_), "ingest", str(docs)], env=env, check=True, capture_output=True, timeout=300)
+    out = subprocess.run([str(bin_), "ask", PERMITS], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "We built the Riverton permit system [1]." in out.stdout
+    assert "[7]" not in out.stdout and "national design award" in out.stdout  # the claim stays, its fake source goes

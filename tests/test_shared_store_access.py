@@ -2,7 +2,7 @@
 
 Instance A ingests and later narrows a document's groups (same bytes) or deletes it; instance B, with
 its own lexical index and caches, must stop showing it to a member through every path: answers in
-every retrieval mode, document lists, project cards, people, briefs and downloads. A second test
+every retrieval mode, chat follow-ups, document lists, project cards, people, briefs and downloads. A second test
 freezes B's caches entirely, so only the last check (every source against its committed record, read
 from the store) stands between the member and the document.
 """
@@ -10,7 +10,6 @@ from the store) stands between the member and the document.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -80,6 +79,11 @@ def everything_b_shows(b: Engine, question: str) -> str:
         out.append(brief_markdown(ans))
         # A download is offered only for what the committed record still allows.
         out.extend(c.source for c in ans.citations if b.store.committed([c.document_id], MEMBER))
+    # The chat: the same question, then a follow-up that resolves against the conversation.
+    first = b.ask(question, filters=Filters(groups=MEMBER), use_llm=False)
+    follow = b.ask("Who led that one?", history=[{"question": question, "answer": first.model_dump()}],
+                   filters=Filters(groups=MEMBER), use_llm=False)
+    out.append(follow.model_dump_json(exclude={"question", "standalone_question"}))
     out.extend(d.model_dump_json() for d in b.store.documents(groups=MEMBER))
     index = b.projects(MEMBER)
     for card in index.cards(groups=MEMBER):
