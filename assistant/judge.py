@@ -34,7 +34,8 @@ MODEL_FILE = Path(__file__).with_name("judge_model.json")
 # claims, document types, client named, number of documents, words absent from the library. Each helped on
 # one corpus and hurt on another.
 FEATURES = (
-    "sim_mean3",  # mean cosine of the project's three best passages to the question
+    "sim_mean3",  # mean cosine of its three best passages, a missing one counting 0 (several matching passages
+                  # count more), over at most as many passages as its documents have (a short one is not penalised)
     "inv_rank",   # 1 / (1 + its position among the candidates, by fused retrieval score)
     "coverage",   # IDF-weighted share of the question's key terms asserted in its best passages
     "names",      # share of the question's names (clients, products) found in its documents; 1 when none
@@ -133,12 +134,12 @@ class Judge:
             dense = sorted((s.dense for s in srcs if s.dense is not None), reverse=True)
             ev = self.terms.evidence(query, p)
             f = {
-                "sim_mean3": sum(dense[:3]) / 3 if dense else 0.0,
+                "sim_mean3": sum(dense[:3]) / min(3, max(1, sum(d.document.chunk_count for d in p.docs))) if dense else 0.0,
                 "inv_rank": 1.0 / (1 + i),
                 "coverage": ev.coverage,
                 "names": ev.names,
                 "top_term": float(ev.top_term_present),
-                "sim": p.similarity,  # not a model feature: shown in reasons, and the previous rule's input
+                "sim": p.similarity,
             }
             out.append((f, ev.missing))
         return out

@@ -133,9 +133,12 @@ def _fit_lr(X, y, w, C: float):
     return mean, scale, lr.coef_[0], float(lr.intercept_[0])
 
 
-def _choose_thresholds(questions: list[dict], best_p: list[float], max_related: float = 0.18) -> tuple[float, float]:
-    """(yes, related): minimise the false-"no" rate plus the false-"yes" rate on these questions, with
-    at most `max_related` of them in the middle band."""
+def _choose_thresholds(questions: list[dict], best_p: list[float], max_related: float = 0.18,
+                       false_no_weight: float = 1.0) -> tuple[float, float]:
+    """(yes, related): minimise `false_no_weight` x the false-"no" rate plus the false-"yes" rate on these
+    questions, with at most `max_related` of them in the middle band. Equal weights: a heavier false "no"
+    (tried: 1.5 and 2) drags the band's lower edge down to the laypeople's paraphrases, and "no record"
+    then all but disappears, which is an answer we must keep giving."""
     ans = np.array([p for q, p in zip(questions, best_p) if q["answerable"]])
     nor = np.array([p for q, p in zip(questions, best_p) if not q["answerable"]])
     allp = np.array(best_p)
@@ -148,7 +151,7 @@ def _choose_thresholds(questions: list[dict], best_p: list[float], max_related: 
             if share > max_related:
                 continue
             fn = float((ans < rel).mean()) if len(ans) else 0.0
-            cost = fn + fy + 0.05 * share  # a smaller middle band breaks ties
+            cost = false_no_weight * fn + fy + 0.05 * share  # a smaller middle band breaks ties
             if cost < best[0] - 1e-12:
                 best = (cost, float(yes), float(rel))
     return best[1], best[2]

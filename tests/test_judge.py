@@ -75,8 +75,12 @@ def test_rank_and_similarity_features(terms):
     b = project("PocketTeller", [source(BANK, BANKING, dense=0.4, lexical_rank=None)])
     fa, fb = [f for f, _ in judge.features(understand("online permits?"), [a, b])]
     assert (fa["inv_rank"], fb["inv_rank"]) == (1.0, 0.5)
-    assert fa["sim_mean3"] == pytest.approx(0.7 / 3) and fb["sim_mean3"] == pytest.approx(0.4 / 3)
+    # One passage each, of documents that have no more: not penalised for lacking a second and third.
+    assert fa["sim_mean3"] == pytest.approx(0.7) and fb["sim_mean3"] == pytest.approx(0.4)
     assert fa["sim"] == pytest.approx(0.7)
+    long = doc("long.md", "Long report").model_copy(update={"chunk_count": 5})
+    (fl, _), = judge.features(understand("online permits?"), [project("Long", [source(long, PERMITS, dense=0.7)])])
+    assert fl["sim_mean3"] == pytest.approx(0.7 / 3)  # one matching passage out of five counts less
 
 
 @pytest.mark.parametrize("question, names", [
