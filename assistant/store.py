@@ -160,6 +160,8 @@ class Store:
 
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._held = 0  # nesting depth of writer() in this process
+        # Writers in this process take turns on their own lock: readers (refresh) never wait for a long ingest.
+        self._write_lock = threading.RLock()
         self._renewer: threading.Thread | None = None
         self._stop_renew = threading.Event()
         self.on_wait = None  # callable(message) told once when another writer holds the lease
@@ -205,7 +207,7 @@ class Store:
     def writer(self):
         """Hold the store's writer lease (reentrant). Writers on one store, in any process on any host,
         take turns; the lease is renewed while held, and one whose holder died expires on its own."""
-        with self._lock:
+        with self._write_lock:
             if self._held == 0:
                 deadline = time.monotonic() + self.settings.writer_wait_seconds
                 told = False
@@ -392,7 +394,7 @@ class Store:
         """Commit several documents with a handful of store calls (each one still flips in one step)."""
         if not items:
             return
-        with self.writer():
+        with self.writer(), self._lock:
             ids = [d.id for d, _, _ in items]
             got = self.records.get(ids=ids, include=["metadatas"])
             old = {i: m for i, m in zip(got["ids"], got["metadatas"])}
@@ -429,7 +431,7 @@ class Store:
                 self.lexical.replace(doc, chunks)
 
     def delete(self, doc_id: str) -> bool:
-        with self.writer():
+        with self.writer(), self._lock:
             old = self._record(doc_id)
             if not old:
                 return False
@@ -450,7 +452,7 @@ class Store:
         """Finish or roll back writes that a crash interrupted. Returns how many were repaired."""
         fixed = 0
         # Under the lease: any journal entry left now belongs to a writer whose lease expired.
-        with self.writer():
+        with self.writer(), self._lock:
             for r in self._all_records():
                 pending = r.get("pending")
                 if not pending:
