@@ -204,7 +204,7 @@ def answer_with_fallback(llm, standalone: str, matches, fallback):
         pm.citations = [c.n for c in fallback.citations if c.chunk_id in own]
     fallback.removed_citations, fallback.uncited_sentences = removed, uncited
     if text.lower().lstrip("*# ").startswith("no record"):
-        fallback.abstained = True
+        fallback.abstained, fallback.verdict = True, "no"
         fallback.closest, fallback.projects = fallback.projects, []
         for pm in fallback.closest:
             pm.is_match = False
