@@ -95,10 +95,13 @@ class Engine:
         card.highlights = highlights(card, self.store)
         return card
 
+    def _members(self, hit: ProjectHit, groups: list[str] | None) -> list[Document]:
+        return self.projects(groups).members.get(hit.key, []) or [d.document for d in hit.docs]
+
     def project_docs(self, hit: ProjectHit, groups: list[str] | None = None,
                      allowed: dict[str, Document] | None = None) -> list[Document]:
         """A project's documents as their committed records allow them now (`allowed`: read once per answer)."""
-        found = self.projects(groups).members.get(hit.key, []) or [d.document for d in hit.docs]
+        found = self._members(hit, groups)
         if allowed is None:
             allowed = self.store.committed([d.id for d in found], groups)
         return [allowed[d.id] for d in found if d.id in allowed]
@@ -157,8 +160,7 @@ class Engine:
         timings["judge_ms"] = (t2 - t1) * 1000
         groups = f.groups
         missing = judged[0].missing if judged and verdict == "no" else None
-        index = self.projects(groups)
-        shown_ids = [d.id for h in matches + closest for d in (index.members.get(h.key, []) or [x.document for x in h.docs])]
+        shown_ids = [d.id for h in matches + closest for d in self._members(h, groups)]
         allowed = self.store.committed(shown_ids, groups)  # one read of the records for the whole answer
         answer = compose(question, matches, closest, lambda h: self.project_docs(h, groups, allowed), self.terms.idf,
                          recent=recent, missing=missing, verdict=verdict)

@@ -2,13 +2,11 @@
 
 No single number separates "yes, we did that" from a near miss: the asker's words are often not the
 documents' words (low term coverage on a true match), and a post *about* a team shares the words of
-the work itself (high coverage on a near miss). So each candidate project gets a set of features that
-look at the evidence from several sides: closeness in meaning of its best passages and of its title and
-summary, where dense and lexical search ranked it and whether they agree, its margin over the other
-candidates, IDF-weighted coverage of the question's key terms and names, whether its passages claim the
-work in the first person, and what kind of document leads it. A logistic regression trained on labelled
-questions over several corpora turns them into a score, and an isotonic map calibrates the score into a
-probability (`python -m evals.train_judge`, which writes `judge_model.json`).
+the work itself (high coverage on a near miss). So each candidate project gets a few features that look at
+the evidence from several sides (`FEATURES`: closeness in meaning of its best passages, its retrieval rank,
+IDF-weighted coverage of the question's key terms and names in what its passages assert). A logistic
+regression trained on labelled questions over several corpora turns them into a score, and an isotonic map
+calibrates the score into a probability (`python -m evals.train_judge`, which writes `judge_model.json`).
 
 The verdict is then `yes` (P >= the yes threshold), `related` (between the two thresholds: related
 work on screen, not a confirmed match) or `no`. Both thresholds are chosen on the training corpora.

@@ -204,16 +204,6 @@ class TermStats:
             ).fetchone()
         return int(row[0])
 
-    def docs_containing(self, term: str, doc_ids: list[str]) -> set[str]:
-        if not doc_ids:
-            return set()
-        # The documents are matched by their tokens in the `acl` column: the index does the filtering.
-        match = ('text : "' + term.replace('"', "") + '" AND acl : ('
-                 + " OR ".join(_token("d", d) for d in dict.fromkeys(doc_ids)) + ")")
-        with self.index._lock:
-            rows = self.index._db.execute("SELECT DISTINCT doc_id FROM chunks WHERE chunks MATCH ?", [match]).fetchall()
-        return {r[0] for r in rows}
-
 
 def _texts_of(index: LexicalIndex, doc_id: str) -> list[tuple[str | None, str]]:
     with index._lock:

@@ -18,8 +18,11 @@ that role inside Chroma itself.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -154,17 +157,12 @@ class Store:
         self._generation: int | None = None
         self._checked = 0.0
         self._lock = threading.RLock()
-        import os
-        import socket
-        import uuid
-
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._held = 0  # nesting depth of writer() in this process
         # Writers in this process take turns on their own lock: readers (refresh) never wait for a long ingest.
         self._write_lock = threading.RLock()
         self._renewer: threading.Thread | None = None
         self._stop_renew = threading.Event()
-        self.on_wait = None  # callable(message) told once when another writer holds the lease
         self.version = 0  # bumps whenever this process sees the content change (caches key on it)
         self.refresh(force=True)
 
@@ -217,8 +215,6 @@ class Store:
                                f"(its lease runs {max(0.0, float(other.get('expires', 0)) - time.time()):.0f} s more "
                                "unless renewed).")
                         log.warning(msg)
-                        if self.on_wait:
-                            self.on_wait(msg)
                         told = True
                     if time.monotonic() > deadline:
                         raise StoreBusy(f"another writer ({other.get('owner')}) held the store for more than "
@@ -319,10 +315,7 @@ class Store:
     # -- reads ------------------------------------------------------------------------------------
     def documents(self, groups: list[str] | None = None) -> list[Document]:
         self.refresh()
-        docs = list(self._docs.values())
-        if groups is not None:
-            docs = [d for d in docs if set(d.groups) & set(groups)]
-        return sorted(docs, key=lambda d: d.source)
+        return sorted((d for d in self._docs.values() if readable(d, groups)), key=lambda d: d.source)
 
     def document(self, doc_id: str) -> Document | None:
         self.refresh()
@@ -404,11 +397,11 @@ class Store:
             for doc, chunks, _ in items:
                 doc.chunk_count, doc.ingested_at = len(chunks), now
                 prev = old.get(doc.id)
-                if prev and prev.get("json"):
-                    was = Document.model_validate_json(prev["json"])
+                was = Document.model_validate_json(prev["json"]) if prev and prev.get("json") else None
+                if was is not None:
                     revoked[doc.id] = sorted(set(was.groups) - set(doc.groups))
-                if prev and prev.get("content_hash"):  # keep the committed record readable meanwhile
-                    journal.append((Document.model_validate_json(prev["json"]), prev["content_hash"], doc.content_hash))
+                if was is not None and prev.get("content_hash"):  # keep the committed record readable meanwhile
+                    journal.append((was, prev["content_hash"], doc.content_hash))
                 else:
                     journal.append((doc, "", doc.content_hash))
             self._put_records(journal)  # 1. journal

@@ -102,10 +102,12 @@ class TermEvidence:
         self.stats = stats
         self.evidence_chunks = evidence_chunks
         self._idf: dict[str, float] = {}
+        self._df: dict[str, int] = {}
         self._profiles: dict[tuple[str, str], set[str]] = {}
 
     def reset(self) -> None:
         self._idf.clear()
+        self._df.clear()
         if len(self._profiles) > 20000:
             self._profiles.clear()
 
@@ -117,9 +119,9 @@ class TermEvidence:
         return self._idf[term]
 
     def df(self, term: str) -> int:
-        if ("df", term) not in self._idf:
-            self._idf[("df", term)] = self.stats.doc_frequency(term)  # type: ignore[index]
-        return int(self._idf[("df", term)])  # type: ignore[index]
+        if term not in self._df:
+            self._df[term] = self.stats.doc_frequency(term)
+        return self._df[term]
 
     def profile(self, doc_id: str, version: str) -> set[str]:
         """Stems a whole document asserts."""
