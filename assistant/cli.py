@@ -216,10 +216,16 @@ def docs(as_json: bool = typer.Option(False, "--json"),
                   markup=False, highlight=False)
 
 
-@app.command()
-def projects(as_json: bool = typer.Option(False, "--json"),
+projects_app = typer.Typer(help="Project cards, and the project registry.", invoke_without_command=True)
+app.add_typer(projects_app, name="projects")
+
+
+@projects_app.callback()
+def projects(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"),
              as_user: Optional[str] = typer.Option(None, "--as", help="List what this user may see.")):
     """Project cards: name, client, period, people and a timeline of their documents."""
+    if ctx.invoked_subcommand:
+        return
     from assistant.access import groups_for_user
 
     eng = _engine()
@@ -229,8 +235,34 @@ def projects(as_json: bool = typer.Option(False, "--json"),
         out.print_json(json.dumps([eng.project_card(c.key, groups).model_dump() for c in cards]))
         return
     for c in cards:
+        team = ", ".join(f"{p.name} ({p.role})" if p.role else p.name for p in c.team[:5]) or "-"
         out.print(f"[bold]{c.name}[/bold] — {c.client or 'no client'} ({c.period or 'undated'}), "
-                  f"{len(c.documents)} documents; people: {', '.join(c.people[:5]) or '-'}")
+                  f"{len(c.documents)} documents; people: {team}")
+
+
+@projects_app.command("import")
+def projects_import(file: Path = typer.Argument(..., help="The registry: CSV, XLSX or YAML (see README).")):
+    """Import the project registry (replaces the previous one: re-importing updates cards, a removed row
+    removes its project)."""
+    from assistant.registry import RegistryError, load_registry
+
+    try:
+        registry = load_registry(file)
+    except RegistryError as e:
+        console.print(f"[red]Not imported:[/red] {file.name}")
+        for line in e.errors:
+            console.print(f"  {line}", markup=False)
+        raise typer.Exit(1) from None
+    eng = _engine()
+    eng.store.put_registry(registry)
+    out.print(f"Imported {len(registry.projects)} projects from {file.name}.")
+
+
+@projects_app.command("clear")
+def projects_clear():
+    """Remove the project registry (projects are then derived from the documents alone)."""
+    _engine().store.put_registry(None)
+    out.print("Project registry removed.")
 
 
 @app.command()
@@ -241,9 +273,17 @@ def people(as_json: bool = typer.Option(False, "--json"),
 
     eng = _engine()
     groups = groups_for_user(as_user)
-    who = eng.projects(groups).people(groups=groups)
+    index = eng.projects(groups)
+    who = index.people(groups=groups)
     if as_json:
-        out.print_json(json.dumps({p: [c.name for c in cs] for p, cs in who.items()}))
+        rows = {}
+        for p, cs in who.items():
+            seen = [next((t for t in c.team if t.name == p), None) for c in cs]
+            rows[p] = {"projects": [c.name for c in cs],
+                       "roles": sorted({t.role for t in seen if t and t.role}),
+                       "evidence": [{"project": c.name, "sentence": t.evidence, "source": t.source}
+                                    for c, t in zip(cs, seen) if t and t.evidence]}
+        out.print_json(json.dumps(rows))
         return
     for p, cs in who.items():
         out.print(f"{p}: {', '.join(c.name for c in cs)}", markup=False)

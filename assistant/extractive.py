@@ -164,36 +164,56 @@ def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit],
     return answer
 
 
+def _names_person(person: str, text: str) -> bool:
+    """The text names this person: their full name, or their surname capitalised."""
+    last = person.split()[-1]
+    return person in text or bool(re.search(r"\b" + re.escape(last) + r"\b", text))
+
+
 def _compose_people(question, matches, project_docs, weight, citer: Citer, answer: Answer) -> Answer:
-    """"Who has done X?": people ranked by the evidence of the projects they worked on."""
+    """"Who has done X?": people ranked by evidence that ties them to X (a sentence, else a passage, that names
+    both the person and the topic), a stated role counting more; each comes with that cited sentence."""
+    terms = {_stem(t): weight(t) for t in key_terms(question) if not LEAD_Q.fullmatch(t)}
+    total = sum(terms.values()) or 1.0
+
+    def topical(text: str) -> float:
+        if not terms:  # "who led that one?": the topic is the project itself, so naming the person is the tie
+            return 1.0
+        words = {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
+        return sum(w for t, w in terms.items() if t in words) / total
+
     ranked: dict[str, dict] = {}
     for rank, hit in enumerate(matches):
         docs = project_docs(hit)
         pm = project_match(hit, docs, True)
         answer.projects.append(pm)
+        roles = {p: r for d in docs for p, r in d.roles.items()}
         for person in pm.people:
-            # Prefer a passage that names the person; otherwise the project's best evidence.
-            src_sent = None
-            last = person.split()[-1].lower()
+            best: tuple[float, Source, str] | None = None
             for src in hit.sources[:8]:
+                if not _names_person(person, src.chunk.text):
+                    continue
+                passage = topical(src.chunk.text)
                 for sent in _sentences(src):
-                    if last in sent.lower():
-                        src_sent = (src, sent)
-                        break
-                if src_sent:
-                    break
-            if not src_sent:
-                best = best_sentences(question, hit, weight, n=1)
-                src_sent = best[0] if best else None
-            entry = ranked.setdefault(person, {"name": person, "score": 0.0, "projects": [], "citations": []})
-            entry["score"] += hit.score / (1 + 0.2 * rank)
+                    if _names_person(person, sent):
+                        # The same sentence names person and topic: the strongest tie; the passage: weaker.
+                        score = 2 * topical(sent) + passage
+                        if best is None or score > best[0]:
+                            best = (score, src, sent)
+            entry = ranked.setdefault(person, {"name": person, "score": 0.0, "projects": [], "citations": [],
+                                               "role": roles.get(person), "tie": 0.0})
             entry["projects"].append(f"{pm.name} ({pm.period})" if pm.period else pm.name)
-            if src_sent:
-                entry["citations"].append((citer.cite(*src_sent), src_sent[1]))
+            if best and best[0] > 0:
+                entry["tie"] = max(entry["tie"], best[0])
+                entry["score"] += best[0] * (1.5 if entry["role"] else 1.0) + hit.score / (1 + 0.2 * rank)
+                entry["citations"].append((citer.cite(best[1], best[2]), best[2]))
+    # Only people whose evidence names them with the topic are an answer to "who has done X?".
+    ranked = {k: e for k, e in ranked.items() if e["tie"] > 0}
     # "Who led that?": people whose stated role is a lead come first, and are the answer when there are any.
     if LEAD_Q.search(question):
         for e in ranked.values():
-            e["lead"] = any(_is_lead(e["name"], sent) for _, sent in e["citations"])
+            e["lead"] = bool(e["role"] and LEAD_ROLE.search(e["role"])) or any(
+                _is_lead(e["name"], sent) for _, sent in e["citations"])
         leads = [e for e in ranked.values() if e["lead"]]
         if leads:
             ranked = {e["name"]: e for e in leads}
@@ -204,13 +224,15 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
         lines.append(f"Yes — {who} done this work, across {len(matches)} project{'s' if len(matches) > 1 else ''}.")
         for e in people:
             lines.append("")
-            lines.append(f"**{e['name']}** — {', '.join(e['projects'])}")
+            role = f" ({e['role']})" if e["role"] else ""
+            lines.append(f"**{e['name']}**{role} — {', '.join(e['projects'])}")
             for num, sent in e["citations"][:2]:
                 lines.append(f"- {sent} [{num}]")
-            answer.people.append({"name": e["name"], "projects": e["projects"], "citations": [n for n, _ in e["citations"]]})
+            answer.people.append({"name": e["name"], "role": e["role"], "projects": e["projects"],
+                                  "citations": [n for n, _ in e["citations"]]})
     else:
         lines.append(f"Yes — {len(matches)} past project{'s' if len(matches) > 1 else ''} match, "
-                     "but their documents name no people.")
+                     "but their documents name nobody in connection with it.")
         for hit, pm in zip(matches, answer.projects):
             quoted = best_sentences(question, hit, weight, n=1)
             pm.citations = [citer.cite(src, sent) for src, sent in quoted]

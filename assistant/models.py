@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from assistant.settings import EVERYONE
 
@@ -28,7 +28,9 @@ class Document(BaseModel):
     date: str | None = None  # ISO date most descriptive of the document
     project: str | None = None
     client: str | None = None
-    people: list[str] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list)  # full names only
+    roles: dict[str, str] = Field(default_factory=dict)  # person -> the role the text states ("product owner")
+    evidence: dict[str, str] = Field(default_factory=dict)  # person -> the sentence that names them
     tags: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=lambda: [EVERYONE])
     summary: str = ""  # the opening sentence
@@ -39,6 +41,10 @@ class Document(BaseModel):
     bytes: int = 0
     origin: str | None = None  # the folder it was ingested from ("upload" for uploads), for --prune
     original: str | None = None  # path of the stored copy of the original file, for download
+    describer: int = 0  # the metadata extractor's version: a newer one re-describes unchanged files
+    # What the document is about, as one vector (the mean of its passages', float16, base64). Kept beside the
+    # record, not in its JSON, so that API and CLI output stay readable; the project index compares them.
+    _centroid: str = PrivateAttr(default="")
 
     @property
     def id(self) -> str:
@@ -123,6 +129,7 @@ class Query(BaseModel):
     names: list[str] = Field(default_factory=list)  # capitalised names in the topic (clients, products)
     intent: Literal["yes_no", "list", "who", "latest"] = "yes_no"
     followup: bool = False
+    client_projects: list[str] = Field(default_factory=list)  # "what have we done for <client>?": index keys
 
 
 class Citation(BaseModel):

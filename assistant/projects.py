@@ -1,11 +1,14 @@
-"""Projects and people as first-class things, derived from document metadata.
+"""Projects and people as first-class things: from the registry when there is one, else from document metadata.
 
-A project is named by a document's explicit project (front matter, an e-mail subject tag such as
-"[ParkPass]", "Project: X"). Documents that describe a client engagement without naming a project
-(a case-study page with a client) become their own project, named by their title. Updates (posts,
-status e-mails) that name no project are linked to the project whose tags or name they carry, so a
-project has a timeline. The index is rebuilt from the document records whenever the store changes;
-it needs no LLM.
+Documents join a project, in this order: by the registry's folder; by explicit metadata (front matter
+`project:`, an e-mail subject tag such as "[ParkPass]", "Project: X", a project folder); by a registry name
+or alias in their tags or title. Without a registry a project is conservative: an explicit project name,
+or a client-work document (project page, case study, proposal, retrospective) that names none. An update
+joins a project only on strong evidence: it names the project, or carries a tag that is distinctive for it
+(held by that project alone, and by few documents: a series tag such as "agency work" is not evidence).
+Anything else stays a document, searchable and citable, but not a project card. A project's period comes
+from the registry, else from its documents' own dates. The index is rebuilt from the records whenever the
+store changes; it needs no LLM.
 """
 
 from __future__ import annotations
@@ -16,12 +19,31 @@ from collections import defaultdict
 from pydantic import BaseModel, Field
 
 from assistant.models import Citation, Document
+from assistant.registry import Registry, RegistryProject
 
 UPDATE_TYPES = {"post", "status_update", "email", "update", "news"}
+CLIENT_WORK = {"project_page", "case_study", "proposal", "retrospective"}  # documents that describe an engagement
+DISTINCTIVE_SHARE = 0.10  # a tag on more than this share of the documents is a series, not a project's own
 
 
 def norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+_ORG_FILLER = {"the", "of", "for", "and", "u", "s", "us", "department", "dept", "office", "agency", "ministry"}
+
+
+def client_key(name: str) -> str:
+    """'Department of State', 'State Department', 'the U.S. Department of State' -> 'state'."""
+    words = re.sub(r"\([^)]*\)", " ", name.lower().replace("&amp;", "&").replace("&", " and "))
+    return " ".join(w for w in norm(words).split() if w not in _ORG_FILLER)
+
+
+def client_aliases(name: str) -> set[str]:
+    """The keys a client is asked about by: its name and the abbreviation it gives in brackets ("(VA)")."""
+    keys = {client_key(name)}
+    keys |= {a.lower() for a in re.findall(r"\(([A-Z][A-Za-z&.]{1,9})\)", name)}
+    return {k for k in keys if k}
 
 
 class TimelineEntry(BaseModel):
@@ -31,19 +53,32 @@ class TimelineEntry(BaseModel):
     doc_type: str
 
 
+class PersonRole(BaseModel):
+    name: str
+    role: str | None = None
+    evidence: str = ""  # the sentence that names them (empty when the registry is the source)
+    source: str = ""
+
+
 class ProjectCard(BaseModel):
     key: str
     name: str
     client: str | None = None
     start: str | None = None
     end: str | None = None
+    status: str | None = None  # active / completed, from the registry
     people: list[str] = Field(default_factory=list)
+    team: list[PersonRole] = Field(default_factory=list)  # people with their role and evidence
     tags: list[str] = Field(default_factory=list)
+    technologies: list[str] = Field(default_factory=list)
+    industry: str | None = None
+    aliases: list[str] = Field(default_factory=list)
     summary: str = ""
     documents: list[str] = Field(default_factory=list)  # sources
     document_ids: list[str] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
+    registered: bool = False  # the card comes from the registry
     highlights: list[Citation] = Field(default_factory=list)  # cited outcomes (Engine.project_card fills them)
 
     @property
@@ -57,39 +92,67 @@ def _is_update(doc: Document) -> bool:
     return doc.doc_type in UPDATE_TYPES or doc.format == "eml"
 
 
+def _mentions(text: str, name: str) -> bool:
+    n = norm(name)
+    return len(n) >= 4 and f" {n} " in f" {norm(text)} "
+
+
 class ProjectIndex:
-    def __init__(self, docs: list[Document]):
+    def __init__(self, docs: list[Document], registry: Registry | None = None):
         self.docs = {d.id: d for d in docs}
+        self.registry = {norm(p.name): p for p in (registry.projects if registry else [])}
         self._key: dict[str, str] = {}
         self._name: dict[str, str] = {}
         self._client: dict[str, str | None] = {}
-        tag_owner: dict[str, str] = {}
-        # 1. Explicit projects, and anchor documents (client work that names no project).
+        self.projects: set[str] = set()  # keys that are projects (cards), not lone documents
+        alias: dict[str, str] = {}  # norm(name or alias) -> key
+        for key, p in self.registry.items():
+            self._name[key], self._client[key] = p.name, p.client
+            self.projects.add(key)
+            for a in [p.name, *p.aliases]:
+                alias.setdefault(norm(a), key)
+        folders = sorted(((p.folder.lower() + "/", k) for k, p in self.registry.items() if p.folder),
+                         key=lambda f: -len(f[0]))
+        # 1. The registry's folder; 2. explicit metadata; then client work that names no project is its own.
         for d in docs:
-            if d.project:
-                key = norm(d.project)
+            key = next((k for f, k in folders if d.source.lower().startswith(f)), None)
+            if key is None and d.project:
+                key = alias.get(norm(d.project)) or norm(d.project)
                 self._name.setdefault(key, d.project)
-            elif d.client and not _is_update(d):
+            if key is None and d.doc_type in CLIENT_WORK and not _is_update(d):
                 key = f"doc:{d.source}"
                 self._name[key] = d.title or d.source
-            else:
+            if key is None:
                 continue
             self._key[d.id] = key
+            self.projects.add(key)
             if d.client:
                 self._client.setdefault(key, d.client)
-            if not _is_update(d):
-                for t in [*d.tags, self._name[key]]:
-                    tag_owner.setdefault(norm(t), key)
-        names = {norm(n): k for k, n in self._name.items()}
-        # 2. Updates and other documents join the project whose tag or name they carry.
+        for key in list(self.projects):
+            if not key.startswith("doc:"):
+                alias.setdefault(key, key)
+        # Tags held by one project only, on few documents: strong evidence that an update is about it.
+        df: dict[str, int] = defaultdict(int)
+        owners: dict[str, set[str]] = defaultdict(set)
+        for d in docs:
+            for t in {norm(t) for t in d.tags}:
+                df[t] += 1
+                if d.id in self._key:
+                    owners[t].add(self._key[d.id])
+        limit = max(3, DISTINCTIVE_SHARE * len(docs))
+        distinctive = {t: next(iter(o)) for t, o in owners.items() if len(o) == 1 and df[t] <= limit and t}
+        nearest = self._nearest_project(docs)
+        # 3. Everything else joins a project only on strong evidence, or stays a document: it names the
+        # project (a tag or its title), or it carries the project's distinctive tag and is, of all projects,
+        # closest in content to that one (a staff profile tagged with a product is not about the product).
         for d in docs:
             if d.id in self._key:
                 continue
-            key = None
-            for t in d.tags:
-                key = tag_owner.get(norm(t)) or names.get(norm(t))
-                if key:
-                    break
+            tags = [norm(t) for t in d.tags]
+            key = next((alias[t] for t in tags if t in alias), None)
+            key = key or next((k for a, k in alias.items() if _mentions(d.title, a)), None)
+            key = key or next((distinctive[t] for t in tags if t in distinctive
+                               and nearest(d) in (None, distinctive[t])), None)
             self._key[d.id] = key or f"doc:{d.source}"
             if not key:
                 self._name[self._key[d.id]] = d.title or d.source
@@ -98,30 +161,75 @@ class ProjectIndex:
         for d in docs:
             self.members[self._key[d.id]].append(d)
 
+    def _nearest_project(self, docs: list[Document]):
+        """doc -> the key of the project whose own documents are closest to it in content (None without vectors)."""
+        import numpy as np
+
+        from assistant.store import centroid_vector
+
+        vecs: dict[str, list] = defaultdict(list)
+        for d in docs:
+            if d.id in self._key and (v := centroid_vector(d._centroid)) is not None:
+                vecs[self._key[d.id]].append(v)
+        if len(vecs) < 2:
+            return lambda d: None
+        keys = list(vecs)
+        mat = np.stack([np.mean(vecs[k], axis=0) for k in keys])
+        mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
+
+        def nearest(d: Document) -> str | None:
+            v = centroid_vector(d._centroid)
+            return None if v is None else keys[int(np.argmax(mat @ v))]
+
+        return nearest
+
     def key_of(self, doc: Document) -> str:
         return self._key.get(doc.id) or (norm(doc.project) if doc.project else f"doc:{doc.source}")
 
     def name_of(self, key: str) -> str:
         return self._name.get(key, key.removeprefix("doc:"))
 
+    def is_project(self, key: str) -> bool:
+        return key in self.projects
+
     def client_of(self, key: str) -> str | None:
         return self._client.get(key) or next((d.client for d in self.members.get(key, []) if d.client), None)
+
+    def team(self, key: str, docs: list[Document]) -> list[PersonRole]:
+        """The registry's team first (their stated roles), then the people the documents name, with evidence."""
+        out: dict[str, PersonRole] = {}
+        reg = self.registry.get(key)
+        for m in reg.team if reg else []:
+            out[m.name] = PersonRole(name=m.name, role=m.role)
+        for d in docs:
+            for p in d.people:
+                e = out.setdefault(p, PersonRole(name=p))
+                if not e.role and d.roles.get(p):
+                    e.role = d.roles[p]
+                    e.evidence, e.source = d.evidence.get(p, ""), d.source
+                elif not e.evidence and d.evidence.get(p):
+                    e.evidence, e.source = d.evidence[p], d.source
+        return list(out.values())
 
     def card(self, key: str, groups: list[str] | None = None) -> ProjectCard:
         docs = [d for d in self.members.get(key, []) if groups is None or set(d.groups) & set(groups)]
         docs.sort(key=lambda d: (d.date or "", d.source))
         dates = [d.date for d in docs if d.date]
-        people: list[str] = []
+        reg: RegistryProject | None = self.registry.get(key)
         tags: list[str] = []
         for d in docs:
-            people += [p for p in d.people if p not in people]
             tags += [t for t in d.tags if t not in tags]
+        team = self.team(key, docs)
         # The case study tells a project's story best; a SOW or proposal opens with legal boilerplate.
-        anchor = min(docs, key=lambda d: ({"case_study": 0, "retrospective": 1, "report": 2}.get(
+        anchor = min(docs, key=lambda d: ({"case_study": 0, "project_page": 0, "retrospective": 1, "report": 2}.get(
             d.doc_type, 3 if not _is_update(d) else 9), d.date or ""), default=None)
         return ProjectCard(
-            key=key, name=self.name_of(key), client=self.client_of(key), start=min(dates) if dates else None,
-            end=max(dates) if dates else None, people=people, tags=tags,
+            key=key, name=self.name_of(key), client=(reg.client if reg and reg.client else self.client_of(key)),
+            start=(reg.start if reg and reg.start else (min(dates) if dates else None)),
+            end=(reg.end if reg and reg.end else (max(dates) if dates else None)),
+            status=reg.status if reg else None, people=[p.name for p in team], team=team, tags=tags,
+            technologies=reg.technologies if reg else [], industry=reg.industry if reg else None,
+            aliases=reg.aliases if reg else [], registered=reg is not None,
             summary=anchor.summary if anchor else "", documents=[d.source for d in docs],
             document_ids=[d.id for d in docs],
             timeline=[TimelineEntry(date=d.date, title=d.title or d.source, source=d.source, doc_type=d.doc_type)
@@ -129,11 +237,28 @@ class ProjectIndex:
             groups=sorted({g for d in docs for g in d.groups}))
 
     def cards(self, groups: list[str] | None = None, min_docs: int = 1) -> list[ProjectCard]:
-        # A roster spreadsheet feeds People but is not a project of its own.
-        keys = [k for k, docs in self.members.items() if not all(d.doc_type == "spreadsheet" for d in docs)]
+        """Project cards only: a lone post is a document, not a project. A roster spreadsheet feeds People
+        but is not a project of its own."""
+        keys = [k for k in self.projects
+                if not all(d.doc_type == "spreadsheet" for d in self.members.get(k, [])) or k in self.registry]
         out = [self.card(k, groups) for k in keys]
-        out = [c for c in out if len(c.documents) >= min_docs]
+        # A registered project with no documents yet still has a card; one whose documents this reader may not
+        # see has none (its name and client would come from them).
+        out = [c for c in out if len(c.documents) >= min_docs or (c.registered and not self.members.get(c.key))]
         return sorted(out, key=lambda c: (c.end or "", c.name), reverse=True)
+
+    def for_client(self, text: str, groups: list[str] | None = None) -> list[ProjectCard]:
+        """Projects whose client the text names, by name, a normalised name or an abbreviation in brackets."""
+        words = f" {norm(text)} "
+        core = f" {client_key(text)} "
+        out = []
+        for c in self.cards(groups):
+            if not c.client:
+                continue
+            keys = client_aliases(c.client) | {client_key(a) for a in c.aliases if a}
+            if any(k and (f" {k} " in core or (len(k) <= 5 and f" {k} " in words)) for k in keys):
+                out.append(c)
+        return out
 
     def people(self, groups: list[str] | None = None) -> dict[str, list[ProjectCard]]:
         """Who worked on what: person -> their project cards."""

@@ -6,7 +6,7 @@ import re
 
 from assistant.models import Query
 from assistant.retrieval import wants_recent
-from assistant.terms import key_terms, names_in
+from assistant.terms import key_terms, names_in, stem
 
 WHO = re.compile(r"^\s*(who\b|whom\b|which (people|person|colleagues?|engineers?|designers?|staff|employees?)\b)|"
                  r"\b(anyone|anybody|someone|somebody) (who|with|that)\b|\btalk to\b|\bexperts?\b|"
@@ -23,6 +23,24 @@ def intent_of(text: str) -> str:
     if LIST.search(text):
         return "list"
     return "yes_no"
+
+
+# Words a "what have we done for <client>?" question may hold besides the client's name (general English).
+_LISTING_WORDS = {"work", "worked", "project", "projects", "done", "did", "do", "delivered", "built", "client",
+                  "customer", "ever", "past", "previous", "previously", "us", "company"}
+
+
+def client_listing(text: str, index) -> list[str]:
+    """The project keys of the client a listing question names, when it asks about nothing else
+    ("What have we done for the State Department?"); else []. `index` is a ProjectIndex."""
+    if intent_of(text) != "list":
+        return []
+    cards = index.for_client(text)
+    if not cards:
+        return []
+    client_words = {stem(w) for c in cards for w in key_terms(c.client or "")}
+    rest = [t for t in key_terms(text) if stem(t) not in client_words and t not in _LISTING_WORDS]
+    return [] if rest else [c.key for c in cards]
 
 
 def understand(text: str, standalone: str | None = None, topic: str | None = None, followup: bool = False) -> Query:

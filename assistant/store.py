@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 META_ID = "__meta__"
 LEASE_ID = "__lease__"
+REGISTRY_ID = "__registry__"  # the imported project registry (assistant/registry.py), shared like the documents
 DELETING = "__delete__"
 
 
@@ -77,6 +78,28 @@ def _group_key(g: str) -> str:
 
 def readable(doc: Document, groups: list[str] | None) -> bool:
     return groups is None or bool(set(doc.groups) & set(groups))
+
+
+def centroid(vectors: list[list[float]]) -> str:
+    """A document's passages' mean direction, unit length, as base64 float16 (768 bytes at 384 dimensions)."""
+    import base64
+
+    import numpy as np
+
+    if not len(vectors):
+        return ""
+    v = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+    n = float(np.linalg.norm(v))
+    return base64.b64encode((v / n if n else v).astype(np.float16).tobytes()).decode("ascii")
+
+
+def centroid_vector(text: str):
+    """The vector back from `centroid()`, or None."""
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype=np.float16).astype(np.float32) if text else None
 
 
 def chunk_metadata(doc: Document, c: Chunk, revoked: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
@@ -250,18 +273,37 @@ class Store:
             self._generation = gen
         self.version += 1
 
+    # -- the project registry ------------------------------------------------------------------------
+    def registry(self):
+        """The imported project registry, or None."""
+        from assistant.registry import Registry
+
+        got = self.records.get(ids=[REGISTRY_ID], include=["metadatas"])
+        return Registry.model_validate_json(got["metadatas"][0]["json"]) if got["ids"] else None
+
+    def put_registry(self, registry) -> None:
+        """Replace the registry (None removes it); other instances rebuild their project index on the bump."""
+        with self.writer(), self._lock:
+            if registry is None:
+                self.records.delete(ids=[REGISTRY_ID])
+            else:
+                self.records.upsert(ids=[REGISTRY_ID], embeddings=[[1.0]], documents=[registry.source],
+                                    metadatas=[{"json": registry.model_dump_json()}])
+            self._bump()
+
     def _put_record(self, doc: Document, committed: str, pending: str = "") -> None:
         self._put_records([(doc, committed, pending)])
 
     def _put_records(self, rows: list[tuple[Document, str, str]]) -> None:
         self.records.upsert(
             ids=[d.id for d, _, _ in rows], embeddings=[[1.0]] * len(rows),
-            metadatas=[{"source": d.source, "content_hash": c, "pending": p, "json": d.model_dump_json()} for d, c, p in rows],
+            metadatas=[{"source": d.source, "content_hash": c, "pending": p, "json": d.model_dump_json()}
+                       | ({"vec": d._centroid} if d._centroid else {}) for d, c, p in rows],
             documents=[d.title or d.source for d, _, _ in rows])
 
     def _all_records(self) -> list[dict]:
         got = self.records.get(include=["metadatas"])
-        return [m | {"id": i} for i, m in zip(got["ids"], got["metadatas"]) if i not in (META_ID, LEASE_ID)]
+        return [m | {"id": i} for i, m in zip(got["ids"], got["metadatas"]) if i not in (META_ID, LEASE_ID, REGISTRY_ID)]
 
     def refresh(self, force: bool = False) -> bool:
         """Pick up writes by other processes: reload document records and bring the lexical index in line.
@@ -280,6 +322,7 @@ class Store:
                 if r.get("content_hash"):
                     d = Document.model_validate_json(r["json"])
                     d.content_hash = r["content_hash"]
+                    d._centroid = r.get("vec", "")
                     docs[r["id"]] = d
             self._docs = docs
             self._generation = gen
@@ -394,8 +437,9 @@ class Store:
             now = datetime.now(timezone.utc).isoformat(timespec="seconds")
             journal = []
             revoked: dict[str, list[str]] = {}
-            for doc, chunks, _ in items:
+            for doc, chunks, vecs in items:
                 doc.chunk_count, doc.ingested_at = len(chunks), now
+                doc._centroid = centroid(vecs)
                 prev = old.get(doc.id)
                 was = Document.model_validate_json(prev["json"]) if prev and prev.get("json") else None
                 if was is not None:

@@ -16,7 +16,9 @@ from typing import Any
 
 from ingest.chunking import split_sentences
 from ingest.parsers import Block, Parsed, clean
+from ingest.people import people_in
 
+DESCRIBER = 3  # bump when what describe() extracts changes: stored documents are then described again
 SUMMARY_CHARS = 300
 SCAN_BLOCKS = 60  # text patterns are looked for near the start, where front-page facts live
 
@@ -28,6 +30,8 @@ class Meta:
     project: str | None = None
     client: str | None = None
     people: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     doc_type: str = "document"
     summary: str = ""
@@ -95,47 +99,14 @@ def file_date(source: str) -> str | None:
     return _iso(m.group(1), m.group(3), m.group(4)) if m else None
 
 
-# -- names ---------------------------------------------------------------------------------------------
-_NOT_NAME = {
-    "the", "this", "that", "our", "we", "they", "team", "department", "office", "agency", "service", "services",
-    "project", "program", "product", "government", "federal", "united", "states", "general", "administration",
-    "digital", "data", "design", "group", "updates", "update", "list", "all", "staff", "inc", "llc", "ltd",
-    "user", "admin", "administrator", "unknown", "owner", "author", "microsoft", "office", "support", "info",
-    "noreply", "no-reply", "newsletter", "committee", "board", "center", "corporation", "company", "and",
-    "january", "february", "march", "april", "june", "july", "august", "september", "october", "november",
-    "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-}
-_NAME = r"[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?){1,2}"
-_ROLE = (
-    r"product owner|product manager|project manager|program manager|delivery manager|engagement manager|"
-    r"account manager|tech(?:nical)? lead|engineering lead|design lead|research lead|team lead|project lead|"
-    r"lead (?:designer|developer|engineer|researcher)|contracting officer(?:['’]s representative)?|"
-    r"point of contact|executive sponsor|sponsor|prepared by|written by|led by|managed by|presented by|submitted by"
-)
-_ROLE_NAME = re.compile(r"\b(?i:" + _ROLE + r")\b[ \t]*(?:[:,–—-]|\bwas\b|\bis\b)?[ \t]*(" + _NAME + r")")  # same line only
+# -- names (ingest/people.py finds and checks them) ----------------------------------------------------
 _BYLINE = re.compile(r"^By\s+(.+?)(?:\s+[·|•—–]\s+.*)?$")
 
 
-def person(name: str) -> str | None:
-    """A plausible person's name (1-4 words, letters only, no organisation words), tidied; else None."""
-    name = clean(re.sub(r"\s*<[^>]*>", "", name)).strip(" \"'.,;")
-    name = re.sub(r"^(?i:by)\s+", "", name)
-    if "@" in name:
-        return None
-    if re.fullmatch(r"[a-z]+(?:[-_.][a-z]+)*", name):  # slugs: jackie, jane-doe
-        name = " ".join(p.capitalize() for p in re.split(r"[-_.]", name))
-    words = name.split()
-    if not 1 <= len(words) <= 4 or any(w.lower().strip(".") in _NOT_NAME for w in words):
-        return None
-    if not all(re.fullmatch(r"[A-Z][\w'’.-]*", w) and not any(ch.isdigit() for ch in w) for w in words):
-        return None
-    return name
-
-
-def _names(value: Any) -> list[str]:
-    """Front-matter or property author values: a list, or 'A, B and C'."""
+def _author_values(value: Any) -> list[str]:
+    """Front-matter or property author values: a list, or 'A, B and C' (names or handles, resolved later)."""
     items = value if isinstance(value, (list, tuple)) else re.split(r"\s*(?:,|;|&|\band\b)\s*", str(value or ""))
-    return [p for item in items if (p := person(str(item)))]
+    return [clean(re.sub(r"\s*<[^>]*>", "", str(i))) for i in items if str(i).strip() and "@" not in str(i)]
 
 
 def _dedupe(items: list[str], limit: int = 20) -> list[str]:
@@ -168,6 +139,8 @@ _GENERIC_DIRS = {
     "case studies", "casestudies", "sows", "status", "retros", "retrospectives", "uploads", "inbox", "work", "clients",
     "customers", "accounts", "agencies", "partners", "data", "spreadsheets", "sheets", "html", "md", "txt", "eml",
     "docx", "pptx", "xlsx", "csv", "old", "new", "final", "current", "public", "private", "internal", "external",
+    "news", "updates", "announcements", "press", "events", "newsletters", "team", "people", "hr", "marketing",
+    "sales", "admin", "library", "resources", "knowledge", "wiki",
 }
 _CLIENT_DIRS = {"clients", "customers", "accounts", "agencies", "partners"}
 _WORK_DIRS = {"projects", "project", "case-studies", "casestudies", "case-study", "portfolio", "engagements", "clients",
@@ -281,15 +254,18 @@ def _doc_type(front: dict, email: dict | None, fmt: str, title: str, source: str
     if fmt in ("xlsx", "csv"):
         return "spreadsheet"
     name = PurePosixPath(source).name
-    hay = f"{title} {pretty(PurePosixPath(source).stem)}".lower()
-    for pattern, kind in (
-        (r"case[\s_-]?stud(y|ies)", "case_study"),
-        (r"\bproposal\b|\bsow\b|statement of work", "proposal"),
-        (r"retrospective|\bretro\b|lessons learned|post[\s-]?mortem", "retrospective"),
-        (r"\bstatus\b", "status_update"),
-        (r"\bstaffing\b|\broster\b", "staffing"),
+    stem = pretty(PurePosixPath(source).stem).lower()
+    # The file name says what a file is; a title only for the unmistakable kinds. A post titled "lessons
+    # learned from ..." is still a post, and a product called "... status" is not a status update.
+    for pattern, kind, by_title in (
+        (r"case[\s_-]?stud(y|ies)", "case_study", True),
+        (r"\bproposal\b|\bsow\b|statement of work", "proposal", True),
+        (r"retrospective|\bretro\b|lessons learned|post[\s-]?mortem", "retrospective", False),
+        (r"^status\b|\bstatus (?:report|update|e ?mail)\b|\bweekly (?:report|update)\b", "status_update", False),
+        (r"\bstaffing\b|\broster\b", "staffing", False),
     ):
-        if re.search(pattern, hay):
+        dated = bool(_FILE_DATE.match(name))  # "2015-03-06-lessons-learned-from-x.md" is a post
+        if (not dated and re.search(pattern, stem)) or (by_title and re.search(pattern, f"{stem} {title.lower()}")):
             return kind
     # A folder that holds client work ("projects/", "case-studies/") says what its undated pages are.
     if any(part.lower().replace("_", "-") in _WORK_DIRS for part in _folders(source)):
@@ -310,7 +286,8 @@ def describe(parsed: Parsed, fmt: str, source: str) -> Meta:
     date = _first(
         to_iso(front.get("date")), to_iso(email.get("date")) if email else None, file_date(source),
         # A date written in the text beats file properties, which converters stamp with the conversion day.
-        first_date(text_scan), to_iso(props.get("created")),
+        # Never a file's "created" property: converters stamp it with the day of conversion.
+        first_date(text_scan),
     )
 
     labels = _labels(blocks)
@@ -326,15 +303,13 @@ def describe(parsed: Parsed, fmt: str, source: str) -> Meta:
         folder_project(source, client),
     ))
 
-    people: list[str] = []
-    people += _names(_first(front.get("authors"), front.get("author"), front.get("people")) or [])
-    if email:
-        people += [p for n, _ in email.get("from", []) + email.get("to", []) if n and (p := person(n))]
-    people += _names(props.get("authors") or [])
+    authors = _author_values(_first(front.get("authors"), front.get("author"), front.get("people")))
+    authors += _author_values(props.get("authors"))
     for b in opening:
         if (m := _BYLINE.match(b.text)) and not b.heading:
-            people += _names(m.group(1))
-    people += [p for m in _ROLE_NAME.finditer(text_scan) if (p := person(m.group(1)))]
+            authors += re.split(r"\s*(?:,|;|&|\band\b)\s*", m.group(1))
+    addressed = [n for n, _ in email.get("from", []) + email.get("to", []) if n] if email else []
+    found = people_in([b.text for b in blocks if not b.table], authors, addressed)
 
     tags = _tags(_first(front.get("tags"), front.get("tag"), email and email.get("keywords"), props.get("keywords")))
     return Meta(
@@ -342,7 +317,9 @@ def describe(parsed: Parsed, fmt: str, source: str) -> Meta:
         date=date,
         project=project,
         client=client,
-        people=_dedupe(people),
+        people=[p.name for p in found][:30],
+        roles={p.name: p.role for p in found if p.role},
+        evidence={p.name: p.evidence for p in found if p.evidence},
         tags=tags,
         doc_type=_doc_type(front, email, fmt, title, source),
         summary=summary_of(blocks, title),

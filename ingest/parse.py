@@ -29,7 +29,7 @@ def parse_file(path: Path, source: str, settings: Settings | None = None) -> tup
 def _parse(path: Path, source: str, settings: Settings) -> tuple[Document, list[Chunk]]:
     # Imported here so that importing this module stays cheap (the pool imports it in every worker).
     from ingest.chunking import chunk_blocks
-    from ingest.metadata import describe
+    from ingest.metadata import DESCRIBER, describe
     from ingest.parsers import parse
     from ingest.safety import check_file, format_for
 
@@ -51,6 +51,9 @@ def _parse(path: Path, source: str, settings: Settings) -> tuple[Document, list[
         project=meta.project,
         client=meta.client,
         people=meta.people,
+        roles=meta.roles,
+        evidence=meta.evidence,
+        describer=DESCRIBER,
         tags=meta.tags,
         summary=meta.summary,
         bytes=len(checked.data),

@@ -22,6 +22,8 @@ from pydantic import BaseModel, Field
 
 from assistant.models import Chunk, Document, stable_id
 from assistant.settings import EVERYONE, Settings
+from assistant.registry import REGISTRY_FILES, RegistryError, load_registry
+from ingest.metadata import DESCRIBER
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +156,19 @@ class Ingestor:
                      progress: Progress | None = None) -> IngestReport:
         paths = [Path(p) for p in paths]
         items = discover(paths, self.settings.ignore)
+        registry_failures: list[Failure] = []
+        # A projects.csv / projects.yaml at a folder's root is the project registry, not a document.
+        for root in (p for p in paths if p.is_dir()):
+            found = next((root / n for n in REGISTRY_FILES if (root / n).is_file()), None)
+            if found is None:
+                continue
+            items = [i for i in items if i.path != found]
+            try:
+                self.store.put_registry(load_registry(found))
+            except RegistryError as e:
+                registry_failures.append(Failure(source=found.name, error=f"project registry not imported: {e}"))
         report = self._run(items, groups, progress)
+        report.failed[:0] = registry_failures
         if prune:
             present = {(i.origin, i.source) for i in items}
             roots = {str(p.resolve()) for p in paths if p.is_dir()}
@@ -248,7 +262,8 @@ class Ingestor:
                 tick(it.source, "failed")
                 continue
             old = self.store.document(stable_id("doc", it.source))
-            if old and not force and old.content_hash == digest and sorted(old.groups) == g:
+            if old and not force and old.content_hash == digest and sorted(old.groups) == g \
+                    and old.describer == DESCRIBER:
                 report.unchanged += 1
                 report.results.append({"source": it.source, "status": "unchanged", "chunks": old.chunk_count})
                 tick(it.source, "unchanged")

@@ -619,12 +619,40 @@ def summary(paths: list[Path]) -> str:
     return f"{len(paths)} documents ({parts}); {total / 1024:.0f} KiB total"
 
 
+def write_registry(out: Path) -> Path:
+    """docs/projects.yaml: the project registry a PSA would export, from the staffing workbook's sheets."""
+    company = yaml.safe_load((SRC / "company.yaml").read_text(encoding="utf-8"))
+    sheets = {s["name"]: s for d in company["documents"] for s in d.get("sheets", [])}
+    team: dict[str, list[dict]] = {}
+    techs: dict[str, list[str]] = {}
+    for person, role, code, *_rest, skills in sheets["Assignments"]["rows"]:
+        team.setdefault(code, []).append({"name": person, "role": role})
+        for t in re.split(r",\s*(?![^()]*\))", str(skills)):
+            t = t.strip()
+            if t and t not in techs.setdefault(code, []) and len(techs[code]) < 8:
+                techs[code].append(t)
+    projects = []
+    for code, client, industry, start, end, status, *_ in sheets["Projects"]["rows"]:
+        projects.append({
+            "name": code, "aliases": [], "client": client, "start": start, "end": end,
+            "status": "active" if str(status).lower().startswith("active") else "completed",
+            "team": team.get(code, []), "industry": industry, "technologies": techs.get(code, []),
+            "folder": code.lower(),
+        })
+    path = out / "projects.yaml"
+    header = "# Project registry (as exported from a PSA): read by `precedent ingest` from a folder's root.\n"
+    path.write_text(header + yaml.safe_dump({"projects": projects}, sort_keys=False, allow_unicode=True, width=1000),
+                    encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DOCS, help="output folder (default: %(default)s)")
     ap.add_argument("--check", action="store_true", help="also verify evals/datasets/sample.jsonl")
     args = ap.parse_args(argv)
     paths = build(args.out)
+    write_registry(args.out)
     print(f"Built {args.out}: {summary(paths)}")
     if args.check:
         from ingest.sample_corpus import check_dataset

@@ -1,0 +1,185 @@
+"""People a document names, by full name, with the role it states and the sentence that says so.
+
+spaCy's named-entity recogniser proposes PERSON spans; we keep only what reads as a full name (two to four
+capitalised words, none of them an ordinary word of the same document). A bare first name joins the one full
+name in the document that starts with it ("Jessica" -> "Jessica Marine"), or is dropped. Front-matter authors
+and e-mail display names are kept when they are names; a handle or slug ("vdavez", "jane-doe") is kept only
+when the document's own text spells the name out. Precision comes first: a made-up colleague sent to a client
+is worse than a missing one.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from ingest.chunking import split_sentences
+from ingest.offline import SPACY_PACKAGE, ensure_offline
+
+MAX_CHARS = 60_000  # NER reads this much of a document: front pages and project write-ups name their people early
+ROLE_WORDS = (
+    # Ordinary job titles in services work (general English, not any one company's vocabulary).
+    r"product owner|product manager|product lead|project manager|program manager|delivery manager|delivery lead|"
+    r"engagement manager|account manager|engagement lead|tech(?:nical)? lead|engineering lead|design lead|"
+    r"research lead|team lead|project lead|lead (?:designer|developer|engineer|researcher)|"
+    r"(?:ux |ui |service |visual |interaction |content )?designer|content strategist|"
+    r"(?:software|data|site reliability|devops|security|cloud|backend|frontend|full[- ]stack) engineer|"
+    r"developer|engineer|architect|(?:user |ux )?researcher|data scientist|analyst|consultant|"
+    r"acquisition(?:s)? (?:specialist|lead|strategist)|contracting officer|executive sponsor|director|"
+    r"principal|partner|founder|chief [a-z]+ officer|scrum master|agile coach|coach"
+)
+LEAD = re.compile(r"\b(lead|led|manager|owner|head|director|principal|sponsor)\b", re.I)
+_WORD = re.compile(r"[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|[A-Z][a-z]*[A-Z][a-z]+|[A-Z]\.")
+_STOP = {
+    "the", "a", "an", "and", "or", "of", "for", "to", "in", "on", "at", "by", "with", "we", "our", "i", "you",
+    "mr", "mrs", "ms", "dr", "prof", "sir", "dear", "hi", "hello", "thanks", "team", "office", "department",
+    "agency", "service", "services", "project", "program", "product", "group", "center", "university", "inc",
+    "llc", "ltd", "state", "city", "county", "federal", "national", "government", "general", "digital", "united",
+    "street", "avenue", "road", "day", "week", "month", "year", "january", "february", "march", "april", "may",
+    "june", "july", "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday",
+    "thursday", "friday", "saturday", "sunday",
+}
+_BIGRAM = re.compile(r"\b[A-Z][a-z]+\.?\s+(?:[A-Z]\.\s+)?[A-Z][a-z]")
+_TITLE = re.compile(r"^(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+")
+
+
+@dataclass
+class Person:
+    name: str
+    role: str | None = None
+    evidence: str = ""  # the sentence that names them (and their role, when one is stated)
+
+
+_nlp = None
+_nlp_lock = threading.Lock()
+
+
+def nlp():
+    """The bundled en_core_web_sm with only what NER needs (tok2vec + ner), loaded once per process."""
+    global _nlp
+    if _nlp is None:
+        with _nlp_lock:
+            if _nlp is None:
+                ensure_offline()
+                import spacy
+
+                _nlp = spacy.load(SPACY_PACKAGE, exclude=["parser", "tagger", "lemmatizer", "attribute_ruler",
+                                                           "morphologizer", "senter"])
+    return _nlp
+
+
+def _lower_words(text: str) -> set[str]:
+    return set(re.findall(r"(?<![A-Za-z])[a-z][a-z'’-]+", text))
+
+
+def full_name(span: str, lower: set[str]) -> str | None:
+    """'Jessica  Marine' -> 'Jessica Marine'; None unless 2-4 capitalised words that are not ordinary words here."""
+    span = _TITLE.sub("", re.sub(r"\s+", " ", span).strip(" \t\"'“”‘’.,;:()[]"))
+    span = re.sub(r"['’]s$", "", span)
+    words = span.split()
+    if not 2 <= len(words) <= 4 or not all(_WORD.fullmatch(w) for w in words):
+        return None
+    if any(w.lower().strip(".") in _STOP for w in words):
+        return None
+    # "Vendor Info", "Boston Is": a word this document also writes in lower case is not part of a name.
+    if any(len(w) > 2 and w.lower() in lower for w in words):
+        return None
+    if words[-1].endswith("."):  # "Jane D." is an initial, not a surname
+        return None
+    return span
+
+
+def _slug_parts(handle: str) -> list[str]:
+    return [p for p in re.split(r"[-_.\s]+", handle.lower()) if p]
+
+
+def resolve_handle(handle: str, names: list[str]) -> str | None:
+    """A front-matter author as written ('Jane Doe'), a handle the text spells out ('janedoe', 'jane', 'jdoe':
+    only if one name in the text fits), or a first-last slug ('jane-doe'); None otherwise."""
+    handle = handle.strip()
+    if " " in handle and handle[:1].isupper():
+        return full_name(handle, set())
+    parts = _slug_parts(handle)
+    if not parts:
+        return None
+    squashed = "".join(parts)
+    hits = []
+    for n in names:
+        ws = [w.lower().strip(".") for w in n.split()]
+        if squashed == "".join(ws) or parts == ws or (len(parts) == 1 and squashed == ws[0]) \
+                or (len(parts) == 1 and squashed == ws[0][0] + ws[-1]):
+            hits.append(n)
+    if len(set(hits)) == 1:
+        return hits[0]
+    # "jane-doe" is the common first-last slug convention; longer slugs ("bill-smith-guest-doj") are not trusted.
+    if len(parts) == 2 and re.search(r"[-_.]", handle) and all(p.isalpha() and len(p) >= 2 and p not in _STOP
+                                                                for p in parts):
+        return " ".join(p.capitalize() for p in parts)
+    return None
+
+
+def _role_near(name: str, sentence: str) -> str | None:
+    """The role the sentence gives this person: 'Jane Doe, product owner', 'tech lead Jane Doe',
+    'Jane Doe (designer)', 'Jane Doe is our delivery manager', 'led by Jane Doe'."""
+    n = re.escape(name)
+    for pattern in (
+        n + r"\s*(?:,|\(|–|—|-)\s*(?:the |our |a |an )?(?:[A-Z][\w&.]* )?(" + ROLE_WORDS + r")\b",
+        n + r"\s+(?:is|was|served as|works as|worked as|joined as)\s+(?:the |our |a |an )?(?:[\w-]+ ){0,2}?(" + ROLE_WORDS + r")\b",
+        r"\b(" + ROLE_WORDS + r")\s*(?:,|:|\s(?:is|was|were))?\s+" + n,
+    ):
+        if m := re.search(pattern, sentence, re.I):
+            return m.group(1).lower()
+    if re.search(r"\b(?:led|managed|headed|run) by\s+" + n, sentence):
+        return "lead"
+    return None
+
+
+def people_in(texts: list[str], authors: list[str] = (), addressed: list[str] = ()) -> list[Person]:
+    """Everyone `texts` (the document's paragraphs, in order) name, then authors and e-mail names that are names."""
+    body = "\n".join(texts)[:MAX_CHARS]
+    lower = _lower_words(body)
+    found: dict[str, Person] = {}
+    firsts: list[tuple[str, str]] = []  # bare first names, with their sentence, joined once all full names are known
+    # NER is the costly step of ingest: read only paragraphs where a full name can be (two capitalised words).
+    text = "\n".join(t for t in texts if _BIGRAM.search(t))[:MAX_CHARS]
+    if text.strip():
+        doc = nlp()(text)
+        for ent in doc.ents:
+            if ent.label_ != "PERSON":
+                continue
+            sentence = _sentence_of(text, ent.start_char, ent.end_char)
+            name = full_name(ent.text, lower)
+            if name:
+                p = found.setdefault(name, Person(name=name, evidence=sentence))
+                if not p.role and (role := _role_near(name, sentence)):
+                    p.role, p.evidence = role, sentence
+            elif re.fullmatch(r"[A-Z][a-z]+", ent.text.strip()):
+                firsts.append((ent.text.strip(), sentence))
+    full = list(found)
+    for first, sentence in firsts:  # "Jessica" joins "Jessica Marine" when she is the only Jessica
+        owners = {n for n in full if n.split()[0] == first}
+        if len(owners) == 1:
+            p = found[owners.pop()]
+            if not p.role and (role := _role_near(first, sentence)):
+                p.role, p.evidence = role, sentence
+    for raw in [*authors, *addressed]:
+        name = resolve_handle(str(raw), full) if raw else None
+        if name and name not in found:
+            found[name] = Person(name=name)
+    return list(found.values())
+
+
+def _sentence_of(text: str, start: int, end: int) -> str:
+    """The sentence around a character span, on its own line."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start: line_end if line_end != -1 else len(text)]
+    offset = start - line_start
+    pos = 0
+    for s in split_sentences(line):
+        i = line.find(s, pos)
+        if i <= offset < i + len(s) + 1:
+            return s
+        pos = max(pos, i)
+    return line.strip()

@@ -1,0 +1,50 @@
+"""People by full name, with the role the text states: table-driven checks of ingest/people.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.people import full_name, people_in, resolve_handle
+
+
+@pytest.mark.parametrize("span, lower, want", [
+    ("Jessica Marine", set(), "Jessica Marine"),
+    ("Dr. Alan Whitcombe", set(), "Alan Whitcombe"),
+    ("Uchenna Moka-Solana", set(), "Uchenna Moka-Solana"),
+    ("Jessica", set(), None),  # a first name alone is not a person entry
+    ("Vendor Info", {"vendor", "info"}, None),  # ordinary words of the same document
+    ("The Department", set(), None),
+    ("Jane D.", set(), None),
+    ("dir=\"ltr\">We're", set(), None),
+])
+def test_full_name(span, lower, want):
+    assert full_name(span, lower) == want
+
+
+@pytest.mark.parametrize("handle, names, want", [
+    ("Jane Doe", [], "Jane Doe"),  # written as a name
+    ("jane-doe", [], "Jane Doe"),  # the first-last slug convention
+    ("janedoe", ["Jane Doe"], "Jane Doe"),  # squashed, and spelled out in the text
+    ("jane", ["Jane Doe", "Sam Roe"], "Jane Doe"),
+    ("jane", ["Jane Doe", "Jane Roe"], None),  # two Janes: not guessed
+    ("vdavez", ["Jane Doe"], None),  # a handle the text never spells out
+    ("bill-smith-guest-doj", [], None),  # a long slug is not trusted
+    ("jdoe", ["Jane Doe"], "Jane Doe"),
+])
+def test_resolve_handle(handle, names, want):
+    assert resolve_handle(handle, names) == want
+
+
+def test_people_in_joins_first_names_and_reads_roles():
+    texts = [
+        "Jessica Marine, the product owner at the court, set the priorities.",
+        "Later Jessica asked for a second release. The tech lead was Omar Haddad.",
+        "We met with Priya Raman (designer) and with the Vendor Info desk.",
+        "The vendor sent its info pack.",
+    ]
+    found = {p.name: p for p in people_in(texts, authors=["omar-haddad", "vdavez"], addressed=["Lee Chan"])}
+    assert set(found) == {"Jessica Marine", "Omar Haddad", "Priya Raman", "Lee Chan"}
+    assert found["Jessica Marine"].role == "product owner"
+    assert found["Jessica Marine"].evidence.startswith("Jessica Marine, the product owner")
+    assert found["Omar Haddad"].role == "tech lead"
+    assert found["Priya Raman"].role == "designer"
