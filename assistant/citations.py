@@ -10,19 +10,20 @@ from assistant.models import Citation
 _ITEM = r"\d+(?:\s*[-–]\s*\d+)?"
 MARK = re.compile(rf"\[({_ITEM}(?:\s*,\s*{_ITEM})*)\]")
 MAX_RANGE = 20  # a "range" longer than this is not a citation; its ends are checked as plain numbers
-# A sentence ends at . ! or ? followed by a capital, digit, quote, bracket or emphasis. Citation marks
-# after the full stop ("... two days. [2]") still belong to the sentence before them.
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[*])")
 _LEADING_MARKS = re.compile(rf"^((?:{MARK.pattern}\s*)+)")
 _VERDICTS = ("no record", "related work, not a confirmed match", "no, we have no record", "no, there is no record", "yes —", "yes -", "closest work",
              "closest, not a match", "people:", "sources", "note:")
 
 
 def split_sentences(text: str) -> list[str]:
+    """Sentences line by line, with the one splitter ingest uses (it knows "U.S." and "Dr." do not end one);
+    citation marks after a full stop stay with the sentence before them."""
+    from ingest.chunking import split_sentences as sentences
+
     out: list[str] = []
     for line in text.splitlines():
         sents: list[str] = []
-        for piece in _SENT.split(line.strip()):
+        for piece in sentences(line.strip()):
             piece = piece.strip()
             lead = _LEADING_MARKS.match(piece)
             if lead and sents:

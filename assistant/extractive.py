@@ -11,11 +11,13 @@ from assistant.models import Answer, Citation, Document, ProjectMatch, Source
 from assistant.query import WHO
 from assistant.retrieval import ProjectHit
 from assistant.terms import INJECTION, NEGATION, key_terms
+from ingest.people import ROLE_WORDS
 
 RELATED = "Related work, not a confirmed match: we have no record of exactly this. Check the sources."
 
 
 LEAD_Q = re.compile(r"\b(led|lead|leads|leading|ran|managed|manager|in charge|head(ed)?|owner|owned)\b", re.I)
+ASKED_ROLE = re.compile(r"\b(" + ROLE_WORDS + r")\b", re.I)
 LEAD_ROLE = re.compile(r"\b(lead|led|manager|owner|head|director|principal|in charge)\b", re.I)
 
 
@@ -188,7 +190,8 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
         pm = project_match(hit, docs, True)
         answer.projects.append(pm)
         roles = {p: r for d in docs for p, r in d.roles.items()}
-        for person in pm.people:
+        everyone = list(dict.fromkeys(p for d in docs for p in d.people))  # not only the card's first few
+        for person in everyone:
             best: tuple[float, Source, str] | None = None
             for src in hit.sources[:8]:
                 if not _names_person(person, src.chunk.text):
@@ -209,8 +212,13 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
                 entry["citations"].append((citer.cite(best[1], best[2]), best[2]))
     # Only people whose evidence names them with the topic are an answer to "who has done X?".
     ranked = {k: e for k, e in ranked.items() if e["tie"] > 0}
+    # "Who was the product owner?": people with that stated role are the answer when there are any.
+    asked = ASKED_ROLE.search(question)
+    if asked:
+        named = {k: e for k, e in ranked.items() if e["role"] and asked.group(1).lower() in e["role"].lower()}
+        ranked = named or ranked
     # "Who led that?": people whose stated role is a lead come first, and are the answer when there are any.
-    if LEAD_Q.search(question):
+    if LEAD_Q.search(question) and not (asked and named):
         for e in ranked.values():
             e["lead"] = bool(e["role"] and LEAD_ROLE.search(e["role"])) or any(
                 _is_lead(e["name"], sent) for _, sent in e["citations"])

@@ -9,7 +9,7 @@ from assistant.engine import Engine
 from assistant.settings import Settings
 
 DOCS = {
-    "projects/harbor.md": "---\ntitle: Online mooring permits\nagency: Port of Wexley\ntag: harborpass\n---\n"
+    "projects/harbor.md": "---\ntitle: Online mooring permits\nagency: Port of Wexley\ntags:\n- harborpass\n- how we work\n---\n"
     "# HarborPass\n\nWe built HarborPass, an online mooring permit system for the Port of Wexley.\n\n"
     "## Outcomes\n\nNinety percent of mooring permit applications now arrive online.\n"
     "Permit processing time fell from nine days to two days.\n",
@@ -21,6 +21,12 @@ DOCS = {
     "# ShelfHelp\n\nWe rebuilt the catalogue search for the Lakeside public library with Elasticsearch.\n",
     "posts/2021-01-05-kafka-at-lakeside.md": "---\ntitle: Streaming holds with Kafka\ndate: 2021-01-05\nauthors:\n"
     "- Priya Raman\ntags:\n- shelf\n---\n\nPriya Raman moved the library's holds queue onto Apache Kafka.\n",
+    # A post that links nowhere, and a series tag carried by a project page and many posts.
+    "posts/2021-06-01-offsite.md": "---\ntitle: What we learned at our offsite\ndate: 2021-06-01\nauthors:\n- vdavez\n"
+    "- jane-doe\ntags:\n- how we work\n---\n\nJane Doe and Omar Haddad ran a week of planning in Lisbon. Jane asked "
+    "every team for one lesson.\n",
+    **{f"posts/2021-0{i}-02-note-{i}.md": f"---\ntitle: Weekly note {i}\ndate: 2021-0{i}-02\ntags:\n- how we work\n---\n\n"
+       f"Note number {i} on how our teams plan their week.\n" for i in range(1, 6)},
 }
 
 
@@ -44,6 +50,17 @@ def test_updates_link_to_their_project_and_form_a_timeline(engine):
     assert [e.date for e in harbor.timeline if e.date] == ["2022-03-01", "2023-05-10"]
     assert (harbor.start, harbor.end) == ("2022-03-01", "2023-05-10")
     assert {"Anika Solberg", "Tomas Reyes"} <= set(harbor.people)
+
+
+def test_grouping_is_conservative(engine):
+    """A post that links nowhere is a document, not a card; a tag many documents carry links nothing."""
+    index = engine.projects()
+    names = {c.name for c in index.cards()}
+    assert names == {"Online mooring permits", "Catalogue search"}
+    offsite = engine.store.document_by_source("posts/2021-06-01-offsite.md")
+    assert not index.is_project(index.key_of(offsite))
+    # People: full names only; a first-name mention joins its full name, a handle is dropped.
+    assert offsite.people == ["Jane Doe", "Omar Haddad"]
 
 
 def test_card_outcomes_are_cited_quotes(engine):
