@@ -18,7 +18,7 @@ from assistant.judge import Judge, Judgement
 from assistant.llm import answer_with_fallback
 from assistant.lexical import TermStats
 from assistant.models import Answer, Document, Filters, Query, Retrieved, Turn
-from assistant.query import client_listing, understand
+from assistant.query import listing, understand
 from assistant.projects import highlights
 from assistant.retrieval import Mode, ProjectHit, Retriever, newest_first, wants_recent
 from assistant.terms import INJECTION, TermEvidence, key_terms
@@ -144,14 +144,15 @@ class Engine:
         topic = resolved.topic or (turns[-1].question if resolved.is_followup else resolved.standalone)
         query = understand(question, resolved.standalone, topic, followup=resolved.is_followup)
         if not resolved.is_followup:
-            # "What have we done for <client>?": the list of projects comes from the index; retrieval only
-            # supplies each one's evidence.
+            # "What have we done for <client>?", "projects in 2019", "what are we working on now?": the list
+            # of projects comes from the index; retrieval only supplies each one's evidence.
             index = self.projects(f.groups)
-            query.client_projects = client_listing(question, index)
-            if query.client_projects:
-                ids = [d.id for k in query.client_projects for d in index.members.get(k, [])]
+            query.listed = listing(question, index)
+            if query.listed:
+                ids = [d.id for k in query.listed for d in index.members.get(k, [])]
                 f.doc_ids = [i for i in ids if f.doc_ids is None or i in f.doc_ids]
-        sources = [s for s in self.retriever.search(query.standalone, f, mode=mode, timings=timings)
+        k = max(self.settings.top_k, 4 * len(query.listed)) if query.listed else None  # evidence for each listed
+        sources = [s for s in self.retriever.search(query.standalone, f, mode=mode, k=k, timings=timings)
                    if not INJECTION.search(s.chunk.text)]
         recent = query.intent == "latest" or wants_recent(question)
         doc_hits = self.retriever.group_documents(sources, recent=recent)
@@ -160,10 +161,10 @@ class Engine:
         timings["retrieval_ms"] = (t1 - t0) * 1000
 
         verdict, matches, closest, judged = self._decide(query, projects)
-        if query.client_projects:
-            listed = [p for p in projects if p.key in query.client_projects]
+        if query.listed:
+            listed = [p for p in projects if p.key in query.listed]
             if listed:
-                verdict, matches, closest = "yes", listed[: self.settings.max_projects], []
+                verdict, matches, closest = "yes", listed[: max(self.settings.max_projects, 10)], []
         if llm_wanted and self.settings.llm_judge and verdict != "no":
             verdict, matches = self._llm_judge(query, verdict, matches, judged, notices)
         if recent and matches:

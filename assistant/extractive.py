@@ -100,15 +100,40 @@ def project_match(hit: ProjectHit, project_docs: list[Document], is_match: bool)
     docs = project_docs or [d.document for d in hit.docs]
     dates = sorted(d.date for d in docs if d.date)
     people: list[str] = []
+    roles: dict[str, str] = {}
     for d in sorted(docs, key=lambda d: d.date or ""):
         for p in d.people:
             if p not in people:
                 people.append(p)
+            if d.roles.get(p):
+                roles.setdefault(p, d.roles[p])
+    people.sort(key=lambda p: p not in roles)  # people with a stated role first: they are who to talk to
     return ProjectMatch(name=hit.name, key=hit.key, client=hit.client or next((d.client for d in docs if d.client), None),
                         start=dates[0] if dates else None, end=dates[-1] if dates else None, people=people[:8],
+                        roles={p: roles[p] for p in people[:8] if p in roles},
                         sources=[d.document.source for d in hit.docs], document_ids=[d.id for d in docs],
                         score=round(hit.score, 5), is_match=is_match,
                         summary=next((d.summary for d in docs if d.summary), ""))
+
+
+# A measured result: a percentage, or a number with a unit of time, money, people or things (not a year).
+_RESULT = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|percent\b|x\b|times\b)|[$€£]\s?\d|\b\d[\d,.]*\s+(?:[a-z-]+\s+)?"
+                     r"(?:days?|hours?|weeks?|months?|minutes?|seconds?|users?|people|visits?|visitors|applications?|"
+                     r"requests?|records|pages|sites|agencies|states|members|customers|transactions|downloads|"
+                     r"submissions|complaints|claims|permits|calls)\b", re.I)
+
+
+def _outcome(hit: ProjectHit, quoted: set[str]) -> tuple[Source, str] | None:
+    """One sentence of the project's evidence that states a measured result, if any does."""
+    for src in hit.sources[:6]:
+        for sent in _sentences(src):
+            if sent not in quoted and _RESULT.search(sent) and not NEGATION.search(sent) and not INJECTION.search(sent):
+                return src, sent
+    return None
+
+
+def _who(pm: ProjectMatch, most: int = 6) -> str:
+    return ", ".join(f"{p} ({pm.roles[p]})" if p in pm.roles else p for p in pm.people[:most])
 
 
 def _header(pm: ProjectMatch) -> str:
@@ -145,8 +170,12 @@ def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit],
             lines.append(_header(pm))
             for (src, sent), num in zip(quoted, pm.citations):
                 lines.append(f"- {sent} [{num}]")
+            if outcome := _outcome(hit, {sent for _, sent in quoted}):
+                num = citer.cite(*outcome)
+                pm.citations.append(num)
+                lines.append(f"- Outcome: {outcome[1]} [{num}]")
             if pm.people:
-                lines.append(f"People: {', '.join(pm.people[:6])}")
+                lines.append(f"People: {_who(pm)}")
     else:
         answer.abstained = True
         gap = f" (nothing in our documents mentions: {', '.join(missing[:3])})" if missing else ""

@@ -129,7 +129,7 @@ class Query(BaseModel):
     names: list[str] = Field(default_factory=list)  # capitalised names in the topic (clients, products)
     intent: Literal["yes_no", "list", "who", "latest"] = "yes_no"
     followup: bool = False
-    client_projects: list[str] = Field(default_factory=list)  # "what have we done for <client>?": index keys
+    listed: list[str] = Field(default_factory=list)  # index keys when it lists by client, year, technology, "now"
 
 
 class Citation(BaseModel):
@@ -161,6 +161,7 @@ class ProjectMatch(BaseModel):
     start: str | None = None
     end: str | None = None
     people: list[str] = Field(default_factory=list)
+    roles: dict[str, str] = Field(default_factory=dict)  # person -> stated role, for "who to talk to"
     sources: list[str] = Field(default_factory=list)  # document sources, best first
     document_ids: list[str] = Field(default_factory=list)
     summary: str = ""

@@ -177,3 +177,15 @@ def test_sigkill_mid_ingest_then_full_corpus_is_complete_and_idempotent(tmp_path
             not_found.append(d.source)
     assert not missed, missed[:10]
     assert len(not_found) <= 0.02 * len(docs), not_found
+
+    # Projects and people on the whole corpus (hand labels: evals/datasets/18f-projects.jsonl). Grouping is
+    # conservative: precision first; every card is one of the 27 project pages, none is a post's title.
+    from evals.grouping import grouping_scores
+
+    scores = grouping_scores(eng.projects())
+    assert scores["cards_not_a_labelled_project"] == [], scores["cards_not_a_labelled_project"]
+    assert scores["cards"] == 27
+    assert scores["precision"] >= 0.8 and scores["recall"] >= 0.7, {k: v for k, v in scores.items() if k != "errors"}
+    people = {p for d in docs for p in d.people}
+    assert people and all(2 <= len(p.split()) <= 4 and p[0].isupper() for p in people), sorted(people)[:20]
+    assert not {"Vdavez", "Zaccohn", "Colinmacarthur", "Mheadd", "Andre", "Boone"} & people

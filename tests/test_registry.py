@@ -81,7 +81,7 @@ def corpus(tmp_path):
     (root / "news" / "2022-06-01-launch.md").write_text(
         "---\ntitle: Harbor permits go live\ndate: 2022-06-01\n---\n\nBoat owners can now apply online.\n")
     (root / "news" / "2022-07-01-library.md").write_text(
-        "---\ntitle: Catalogue update\ndate: 2022-07-01\nproject: ShelfHelp\n---\n\nSearch now covers e-books.\n")
+        "---\ntitle: Catalogue update\ndate: 2022-07-01\nproject: ShelfHelp\n---\n\nCatalogue search now covers every e-book in the collection.\n")
     (root / "news" / "2022-08-01-other.md").write_text(
         "---\ntitle: Team offsite\ndate: 2022-08-01\n---\n\nWe met in Lisbon for a week of planning.\n")
     (root / "projects.csv").write_text(CSV)
@@ -120,6 +120,22 @@ def test_documents_join_by_folder_metadata_and_alias(corpus, tmp_path, embedding
     bad.write_text("name,start\nX,never\n")
     out = subprocess.run([str(PRECEDENT), "projects", "import", str(bad)], env=env, capture_output=True, text=True)
     assert out.returncode == 1 and "row 1: start" in out.stderr
+
+
+def test_listing_questions_are_answered_from_the_index(corpus, tmp_path, embeddings):
+    """Client, year, technology and "now" questions list the index's projects, each with cited evidence."""
+    eng = Engine(settings=Settings(data_dir=tmp_path / "data"), embeddings=embeddings)
+    assert eng.ingestor().ingest_paths([corpus]).failed == []
+    for question, want in [
+        ("What have we done for the Port of Wexley?", ["HarborPass"]),
+        ("What work have we done for Lakeside Library?", ["ShelfHelp"]),
+        ("Which projects did we run in 2022?", ["HarborPass"]),
+        ("Which projects used Elasticsearch?", ["ShelfHelp"]),
+        ("What are we working on right now?", ["ShelfHelp"]),  # active in the registry
+    ]:
+        a = eng.ask(question)
+        assert a.verdict == "yes" and [p.name for p in a.projects] == want, (question, a.answer)
+        assert all(p.citations for p in a.projects), (question, a.answer)
 
 
 def test_sample_corpus_cards_match_its_registry(tmp_path, embeddings):

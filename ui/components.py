@@ -142,7 +142,8 @@ def project_card(pm: ProjectMatch, closest: bool = False) -> None:
         if pm.period:
             facts.append(f"Period: {md_escape(pm.period)}")
         if pm.people:
-            facts.append(f"People: {md_escape(', '.join(pm.people[:6]))}")
+            who = [f"{p} ({pm.roles[p]})" if p in pm.roles else p for p in pm.people[:6]]
+            facts.append(f"People: {md_escape(', '.join(who))}")
         if facts:
             st.markdown("  \n".join(facts))
         if pm.citations:

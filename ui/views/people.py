@@ -82,8 +82,12 @@ if chosen:
             row = st.container(horizontal=True, gap="small", vertical_alignment="center")
             row.page_link(ui.PROJECTS_PAGE, label=ui.md_escape(c.name), icon=":material/work:",
                           query_params={"project": c.key})
-            meta = [ui.md_escape(c.client) if c.client else "", ui.md_escape(c.period) if c.period else ""]
+            t = next((t for t in c.team if t.name == chosen), None)
+            meta = [ui.md_escape(t.role) if t and t.role else "", ui.md_escape(c.client) if c.client else "",
+                    ui.md_escape(c.period) if c.period else ""]
             row.caption(" · ".join(m for m in meta if m) or "no client or dates in the documents")
+            if t and t.evidence:  # the sentence that ties them to the project
+                st.markdown(f"> {ui.md_escape(t.evidence)}  \n> — *{ui.md_escape(t.source)}*")
 
 # -- everyone ---------------------------------------------------------------------------------------
 if not shown:

@@ -100,7 +100,9 @@ if chosen:
     card = engine.project_card(chosen, groups)
     with st.container(border=True):
         st.subheader(card.name, anchor=False)
-        facts = [("Client", card.client), ("Period", card.period), ("Documents", str(len(card.documents)))]
+        facts = [("Client", card.client), ("Period", card.period), ("Status", card.status),
+                 ("Industry", card.industry), ("Technologies", ", ".join(card.technologies)),
+                 ("Documents", str(len(card.documents)))]
         st.markdown("  \n".join(f"{k}: {ui.md_escape(v)}" for k, v in facts if v))
         if card.summary:
             st.markdown(ui.md_escape(card.summary))
@@ -114,9 +116,10 @@ if chosen:
         if card.people:
             row = st.container(horizontal=True, gap="small", vertical_alignment="center")
             row.caption("People:", width="content")
-            for p in card.people:
-                row.page_link(ui.PEOPLE_PAGE, label=ui.md_escape(p), icon=":material/person:",
-                              query_params={"person": p})
+            for t in card.team:
+                label = f"{t.name} ({t.role})" if t.role else t.name
+                row.page_link(ui.PEOPLE_PAGE, label=ui.md_escape(label), icon=":material/person:",
+                              query_params={"person": t.name})
         st.markdown("**Timeline**")
         entries = sorted(card.timeline, key=lambda e: (e.date is None, e.date or "", e.source))
         st.dataframe(pd.DataFrame([{"date": e.date or "undated", "title": e.title, "type": e.doc_type.replace("_", " "),
