@@ -107,6 +107,19 @@ class Engine:
             allowed = self.store.committed([d.id for d in found], groups)
         return [allowed[d.id] for d in found if d.id in allowed]
 
+    def _opening(self, docs: list[Document]):
+        """The opening sentence of a project's main document (its page or case study), as a citable Source."""
+        from assistant.models import Source
+        from assistant.projects import main_document
+
+        main = main_document(docs)
+        if main is None or not main.summary or main.doc_type not in ("project_page", "case_study", "retrospective"):
+            return None
+        for c in self.store.chunks_of(main.id)[:3]:
+            if main.summary in c.text and len(main.summary.split()) >= 6:
+                return Source(chunk=c, document=main), main.summary
+        return None
+
     # -- asking -----------------------------------------------------------------------------------
     def ask(self, question: str, history: History = None, filters: Filters | None = None,
             mode: Mode = "hybrid", use_llm: bool | None = None) -> Answer:
@@ -177,7 +190,8 @@ class Engine:
         shown_ids = [d.id for h in matches + closest for d in self._members(h, groups)]
         allowed = self.store.committed(shown_ids, groups)  # one read of the records for the whole answer
         answer = compose(question, matches, closest, lambda h: self.project_docs(h, groups, allowed), self.terms.idf,
-                         recent=recent, missing=missing, verdict=verdict)
+                         recent=recent, missing=missing, verdict=verdict,
+                         opening=lambda h: self._opening(self.project_docs(h, groups, allowed)))
         answer.standalone_question = resolved.standalone
         answer.confidence = round(max((j.p for j in judged), default=0.0), 4)
         answer.verdict = verdict if not answer.abstained else "no"

@@ -112,7 +112,7 @@ def project_match(hit: ProjectHit, project_docs: list[Document], is_match: bool)
                         start=dates[0] if dates else None, end=dates[-1] if dates else None, people=people[:8],
                         roles={p: roles[p] for p in people[:8] if p in roles},
                         sources=[d.document.source for d in hit.docs], document_ids=[d.id for d in docs],
-                        score=round(hit.score, 5), is_match=is_match,
+                        score=round(hit.score, 5), is_match=is_match, is_project=hit.is_project,
                         summary=next((d.summary for d in docs if d.summary), ""))
 
 
@@ -121,6 +121,13 @@ _RESULT = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|percent\b|x\b|times\b)|[$€£]\s?
                      r"(?:days?|hours?|weeks?|months?|minutes?|seconds?|users?|people|visits?|visitors|applications?|"
                      r"requests?|records|pages|sites|agencies|states|members|customers|transactions|downloads|"
                      r"submissions|complaints|claims|permits|calls)\b", re.I)
+
+
+def _yes_line(matches: list[ProjectHit]) -> str:
+    n = sum(h.is_project for h in matches)
+    d = len(matches) - n
+    parts = ([f"{n} past project{'s' if n > 1 else ''}"] if n else []) + ([f"{d} document{'s' if d > 1 else ''}"] if d else [])
+    return f"Yes — {' and '.join(parts)} match{'es' if len(matches) == 1 else ''}."
 
 
 def _outcome(hit: ProjectHit, quoted: set[str]) -> tuple[Source, str] | None:
@@ -137,7 +144,7 @@ def _who(pm: ProjectMatch, most: int = 6) -> str:
 
 
 def _header(pm: ProjectMatch) -> str:
-    bits = [f"**{pm.name}**"]
+    bits = [f"**{pm.name}**" if pm.is_project else f"**{pm.name}** (a document, not a project)"]
     if pm.client and pm.client.lower() not in pm.name.lower():
         bits.append(pm.client)
     head = " — ".join(bits)
@@ -145,8 +152,9 @@ def _header(pm: ProjectMatch) -> str:
 
 
 def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit], project_docs, weight,
-            recent: bool = False, missing: list[str] | None = None, verdict: str = "yes") -> Answer:
-    """Write the answer. `project_docs(hit)` gives all documents of a project; `weight(term)` its IDF.
+            recent: bool = False, missing: list[str] | None = None, verdict: str = "yes", opening=None) -> Answer:
+    """Write the answer. `project_docs(hit)` gives all documents of a project; `weight(term)` its IDF;
+    `opening(hit)`, when given, the (Source, sentence) that opens the project's main document.
 
     `verdict` "related": the projects are shown with their evidence, under a line that says they are
     related work, not a confirmed match."""
@@ -159,11 +167,13 @@ def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit],
     if matches and wants_people(question) and not related:
         return _compose_people(question, matches, project_docs, weight, citer, answer)
     if matches:
-        n = len(matches)
-        lines.append(RELATED if related else f"Yes — {n} past project{'s' if n > 1 else ''} match{'es' if n == 1 else ''}.")
+        lines.append(RELATED if related else _yes_line(matches))
         for hit in matches:
             pm = project_match(hit, project_docs(hit), not related)
             quoted = best_sentences(question, hit, weight, n=2, recent=recent)
+            first = opening(hit) if opening and not recent else None
+            if first and all(first[1] != sent for _, sent in quoted):  # what was done, in the project's own words
+                quoted = [first, *quoted[:1]]
             pm.citations = [citer.cite(src, sent) for src, sent in quoted]
             answer.projects.append(pm)
             lines.append("")

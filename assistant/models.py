@@ -168,6 +168,7 @@ class ProjectMatch(BaseModel):
     citations: list[int] = Field(default_factory=list)
     score: float = 0.0
     is_match: bool = True
+    is_project: bool = True  # False: a document of no project (a post, a page), shown as itself
 
     @property
     def period(self) -> str:

@@ -97,6 +97,13 @@ def _mentions(text: str, name: str) -> bool:
     return len(n) >= 4 and f" {n} " in f" {norm(text)} "
 
 
+def main_document(docs: list[Document]) -> Document | None:
+    """The document that tells a project's story best: its page or case study; a SOW or proposal opens with
+    legal boilerplate, and an update tells one moment."""
+    return min(docs, key=lambda d: ({"case_study": 0, "project_page": 0, "retrospective": 1, "report": 2}.get(
+        d.doc_type, 3 if not _is_update(d) else 9), d.date or ""), default=None)
+
+
 class ProjectIndex:
     def __init__(self, docs: list[Document], registry: Registry | None = None):
         self.docs = {d.id: d for d in docs}
@@ -220,9 +227,7 @@ class ProjectIndex:
         for d in docs:
             tags += [t for t in d.tags if t not in tags]
         team = self.team(key, docs)
-        # The case study tells a project's story best; a SOW or proposal opens with legal boilerplate.
-        anchor = min(docs, key=lambda d: ({"case_study": 0, "project_page": 0, "retrospective": 1, "report": 2}.get(
-            d.doc_type, 3 if not _is_update(d) else 9), d.date or ""), default=None)
+        anchor = main_document(docs)
         return ProjectCard(
             key=key, name=self.name_of(key), client=(reg.client if reg and reg.client else self.client_of(key)),
             start=(reg.start if reg and reg.start else (min(dates) if dates else None)),

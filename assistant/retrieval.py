@@ -48,6 +48,7 @@ class ProjectHit:
     coverage: float = 0.0  # share of the question's weighted key terms found in the project's evidence
     missing: list[str] = field(default_factory=list)
     newest: str | None = None  # for "latest" questions: the id of the project's newest relevant document
+    is_project: bool = True  # False: a document that belongs to no project (shown as itself, not as a project)
 
     @property
     def sources(self) -> list[Source]:
@@ -150,7 +151,8 @@ class Retriever:
             client = (index.client_of(key) if index else None) or next(
                 (d.document.client for d in docs if d.document.client), None)
             score = docs[0].score + 0.15 * sum(d.score for d in docs[1:4])
-            out.append(ProjectHit(key, name, client, docs, score, max(d.similarity for d in docs)))
+            out.append(ProjectHit(key, name, client, docs, score, max(d.similarity for d in docs),
+                                  is_project=index.is_project(key) if index else True))
         out.sort(key=lambda p: -p.score)
         return out
 
