@@ -273,12 +273,14 @@ def people(as_json: bool = typer.Option(False, "--json"),
 
     eng = _engine()
     groups = groups_for_user(as_user)
+    from assistant.projects import person_key
+
     index = eng.projects(groups)
     who = index.people(groups=groups)
     if as_json:
         rows = {}
         for p, cs in who.items():
-            seen = [next((t for t in c.team if t.name == p), None) for c in cs]
+            seen = [next((t for t in c.team if person_key(t.name) == person_key(p)), None) for c in cs]
             rows[p] = {"projects": [c.name for c in cs],
                        "roles": sorted({t.role for t in seen if t and t.role}),
                        "evidence": [{"project": c.name, "sentence": t.evidence, "source": t.source}

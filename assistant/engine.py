@@ -242,17 +242,20 @@ class Engine:
 
         Every question is judged, follow-ups included: a follow-up's candidates are the projects in focus,
         judged on the conversation's topic."""
-        considered = projects[:8]
+        considered = projects[: 2 * self.settings.max_projects if query.intent == "list" else 8]
         judged = sorted(self.judge.judge(query, considered), key=lambda j: -j.p)  # stable: retrieval order breaks ties
         best = judged[0].p if judged else 0.0
         verdict = self.judge.verdict(best)
         if verdict == "no":
             return "no", [], considered[:3], judged
-        floor = self.judge.model.yes if verdict == "yes" else self.judge.model.related
+        # "Which projects ...?" asks for all of them: past the best one, related work is listed too.
+        listing = query.intent == "list" and verdict == "yes"
+        floor = self.judge.model.yes if verdict == "yes" and not listing else self.judge.model.related
         chosen = [j.project for j in judged if j.p >= floor]
         # A roster or spreadsheet that lists many projects is supporting evidence, not a project of its own.
         real = [p for p in chosen if not all(d.document.doc_type == "spreadsheet" for d in p.docs)]
-        chosen = (real or chosen)[: self.settings.max_projects if verdict == "yes" else 3]
+        most = 2 * self.settings.max_projects if listing else self.settings.max_projects if verdict == "yes" else 3
+        chosen = (real or chosen)[:most]
         return verdict, chosen, [], judged
 
     def _condense(self, question: str, turns: list[Turn], resolved, notices: list[str]):

@@ -113,6 +113,7 @@ def project_match(hit: ProjectHit, project_docs: list[Document], is_match: bool)
                         roles={p: roles[p] for p in people[:8] if p in roles},
                         sources=[d.document.source for d in hit.docs], document_ids=[d.id for d in docs],
                         score=round(hit.score, 5), is_match=is_match, is_project=hit.is_project,
+                        known_as=hit.known_as,
                         summary=next((d.summary for d in docs if d.summary), ""))
 
 
@@ -145,6 +146,9 @@ def _who(pm: ProjectMatch, most: int = 6) -> str:
 
 def _header(pm: ProjectMatch) -> str:
     bits = [f"**{pm.name}**" if pm.is_project else f"**{pm.name}** (a document, not a project)"]
+    known = [k for k in pm.known_as if k.lower() not in pm.name.lower()]
+    if known:
+        bits[0] += f" ({', '.join(known)})"
     if pm.client and pm.client.lower() not in pm.name.lower():
         bits.append(pm.client)
     head = " — ".join(bits)

@@ -31,6 +31,7 @@ class Document(BaseModel):
     people: list[str] = Field(default_factory=list)  # full names only
     roles: dict[str, str] = Field(default_factory=dict)  # person -> the role the text states ("product owner")
     evidence: dict[str, str] = Field(default_factory=dict)  # person -> the sentence that names them
+    things: list[str] = Field(default_factory=list)  # names of what it is about ("login.gov"), most mentioned first
     tags: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=lambda: [EVERYONE])
     summary: str = ""  # the opening sentence
@@ -162,6 +163,7 @@ class ProjectMatch(BaseModel):
     end: str | None = None
     people: list[str] = Field(default_factory=list)
     roles: dict[str, str] = Field(default_factory=dict)  # person -> stated role, for "who to talk to"
+    known_as: list[str] = Field(default_factory=list)  # the names its documents give what was built
     sources: list[str] = Field(default_factory=list)  # document sources, best first
     document_ids: list[str] = Field(default_factory=list)
     summary: str = ""

@@ -73,6 +73,7 @@ class ProjectCard(BaseModel):
     technologies: list[str] = Field(default_factory=list)
     industry: str | None = None
     aliases: list[str] = Field(default_factory=list)
+    known_as: list[str] = Field(default_factory=list)  # what its documents call what was built
     summary: str = ""
     documents: list[str] = Field(default_factory=list)  # sources
     document_ids: list[str] = Field(default_factory=list)
@@ -86,6 +87,10 @@ class ProjectCard(BaseModel):
         if self.start and self.end and self.start[:7] != self.end[:7]:
             return f"{self.start[:7]} – {self.end[:7]}"
         return (self.start or self.end or "")[:7]
+
+
+def person_key(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())
 
 
 def _is_update(doc: Document) -> bool:
@@ -167,6 +172,11 @@ class ProjectIndex:
         self.members: dict[str, list[Document]] = defaultdict(list)
         for d in docs:
             self.members[self._key[d.id]].append(d)
+        self._thing_df: dict[str, int] = defaultdict(int)
+        for d in docs:
+            for t in {t.lower() for t in d.things}:
+                self._thing_df[t] += 1
+        self._common = max(3, DISTINCTIVE_SHARE / 2 * len(docs))
 
     def _nearest_project(self, docs: list[Document]):
         """doc -> the key of the project whose own documents are closest to it in content (None without vectors)."""
@@ -196,6 +206,24 @@ class ProjectIndex:
     def name_of(self, key: str) -> str:
         return self._name.get(key, key.removeprefix("doc:"))
 
+    def known_as(self, key: str, most: int = 2) -> list[str]:
+        """What a project's documents call what was built ("login.gov", "College Scorecard"): names they
+        mention often that few other documents do, and that are not its client or its title."""
+        docs = self.members.get(key, [])
+        main = main_document(docs)
+        score: dict[str, float] = defaultdict(float)
+        spelling: dict[str, str] = {}
+        for d in docs:
+            for rank, t in enumerate(d.things):
+                k = t.lower()
+                spelling.setdefault(k, t)
+                score[k] += (2.0 if d is main else 1.0) / (1 + rank)
+        client = client_key(self.client_of(key) or "")
+        name = norm(self.name_of(key))
+        out = [spelling[k] for k in sorted(score, key=lambda k: -score[k])
+               if self._thing_df.get(k, 0) <= self._common and client_key(k) != client and norm(k) not in name]
+        return out[:most]
+
     def is_project(self, key: str) -> bool:
         return key in self.projects
 
@@ -208,14 +236,16 @@ class ProjectIndex:
         reg = self.registry.get(key)
         for m in reg.team if reg else []:
             out[m.name] = PersonRole(name=m.name, role=m.role)
+        seen = {person_key(n): n for n in out}
         for d in docs:
-            for p in d.people:
+            for raw in d.people:
+                p = seen.setdefault(person_key(raw), raw)
                 e = out.setdefault(p, PersonRole(name=p))
-                if not e.role and d.roles.get(p):
-                    e.role = d.roles[p]
-                    e.evidence, e.source = d.evidence.get(p, ""), d.source
-                elif not e.evidence and d.evidence.get(p):
-                    e.evidence, e.source = d.evidence[p], d.source
+                if not e.role and d.roles.get(raw):
+                    e.role = d.roles[raw]
+                    e.evidence, e.source = d.evidence.get(raw, ""), d.source
+                elif not e.evidence and d.evidence.get(raw):
+                    e.evidence, e.source = d.evidence[raw], d.source
         return list(out.values())
 
     def card(self, key: str, groups: list[str] | None = None) -> ProjectCard:
@@ -234,7 +264,7 @@ class ProjectIndex:
             end=(reg.end if reg and reg.end else (max(dates) if dates else None)),
             status=reg.status if reg else None, people=[p.name for p in team], team=team, tags=tags,
             technologies=reg.technologies if reg else [], industry=reg.industry if reg else None,
-            aliases=reg.aliases if reg else [], registered=reg is not None,
+            aliases=reg.aliases if reg else [], registered=reg is not None, known_as=self.known_as(key),
             summary=anchor.summary if anchor else "", documents=[d.source for d in docs],
             document_ids=[d.id for d in docs],
             timeline=[TimelineEntry(date=d.date, title=d.title or d.source, source=d.source, doc_type=d.doc_type)
@@ -266,11 +296,15 @@ class ProjectIndex:
         return out
 
     def people(self, groups: list[str] | None = None) -> dict[str, list[ProjectCard]]:
-        """Who worked on what: person -> their project cards."""
+        """Who worked on what: person -> their project cards. Spellings of one name ("Vicki McFadden",
+        "Vicki Mcfadden", a hyphen lost in a PDF) are one person, under the spelling seen first."""
         who: dict[str, list[ProjectCard]] = defaultdict(list)
+        spelling: dict[str, str] = {}
         for c in self.cards(groups):
             for p in c.people:
-                who[p].append(c)
+                name = spelling.setdefault(person_key(p), p)
+                if c not in who[name]:
+                    who[name].append(c)
         return dict(sorted(who.items()))
 
 

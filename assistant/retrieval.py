@@ -49,6 +49,7 @@ class ProjectHit:
     missing: list[str] = field(default_factory=list)
     newest: str | None = None  # for "latest" questions: the id of the project's newest relevant document
     is_project: bool = True  # False: a document that belongs to no project (shown as itself, not as a project)
+    known_as: list[str] = field(default_factory=list)  # what its documents call what was built
 
     @property
     def sources(self) -> list[Source]:
@@ -152,7 +153,8 @@ class Retriever:
                 (d.document.client for d in docs if d.document.client), None)
             score = docs[0].score + 0.15 * sum(d.score for d in docs[1:4])
             out.append(ProjectHit(key, name, client, docs, score, max(d.similarity for d in docs),
-                                  is_project=index.is_project(key) if index else True))
+                                  is_project=index.is_project(key) if index else True,
+                                  known_as=index.known_as(key) if index else []))
         out.sort(key=lambda p: -p.score)
         return out
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from ingest.chunking import split_sentences
 from ingest.parsers import Block, Parsed, clean
-from ingest.people import people_in
+from ingest.people import read_names
 
-DESCRIBER = 3  # bump when what describe() extracts changes: stored documents are then described again
+DESCRIBER = 4  # bump when what describe() extracts changes: stored documents are then described again
 SUMMARY_CHARS = 300
 SCAN_BLOCKS = 60  # text patterns are looked for near the start, where front-page facts live
 
@@ -32,6 +32,7 @@ class Meta:
     people: list[str] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
+    things: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     doc_type: str = "document"
     summary: str = ""
@@ -309,7 +310,7 @@ def describe(parsed: Parsed, fmt: str, source: str) -> Meta:
         if (m := _BYLINE.match(b.text)) and not b.heading:
             authors += re.split(r"\s*(?:,|;|&|\band\b)\s*", m.group(1))
     addressed = [n for n, _ in email.get("from", []) + email.get("to", []) if n] if email else []
-    found = people_in([b.text for b in blocks if not b.table], authors, addressed)
+    found, things = read_names([b.text for b in blocks if not b.table], authors, addressed)
 
     tags = _tags(_first(front.get("tags"), front.get("tag"), email and email.get("keywords"), props.get("keywords")))
     return Meta(
@@ -320,6 +321,7 @@ def describe(parsed: Parsed, fmt: str, source: str) -> Meta:
         people=[p.name for p in found][:30],
         roles={p.name: p.role for p in found if p.role},
         evidence={p.name: p.evidence for p in found if p.evidence},
+        things=things,
         tags=tags,
         doc_type=_doc_type(front, email, fmt, title, source),
         summary=summary_of(blocks, title),

@@ -53,6 +53,7 @@ def _parse(path: Path, source: str, settings: Settings) -> tuple[Document, list[
         people=meta.people,
         roles=meta.roles,
         evidence=meta.evidence,
+        things=meta.things,
         describer=DESCRIBER,
         tags=meta.tags,
         summary=meta.summary,

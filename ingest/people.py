@@ -137,7 +137,31 @@ def _role_near(name: str, sentence: str) -> str | None:
 
 def people_in(texts: list[str], authors: list[str] = (), addressed: list[str] = ()) -> list[Person]:
     """Everyone `texts` (the document's paragraphs, in order) name, then authors and e-mail names that are names."""
+    return read_names(texts, authors, addressed)[0]
+
+
+# What a document calls the things it is about: organisations, products, laws, named events and sites.
+THING_LABELS = {"ORG", "PRODUCT", "LAW", "WORK_OF_ART", "FAC", "EVENT"}
+_DOMAIN = re.compile(r"(?<![\w@/.-])((?:[A-Za-z][\w-]*\.)+(?:gov|mil|com|org|io|edu|net))(?![\w-])")
+MOST_THINGS = 8
+
+
+def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] = ()) -> tuple[list[Person], list[str]]:
+    """People (as `people_in`), and the names of things the document mentions at least twice, most often first
+    ("login.gov", "College Scorecard", "DATA Act"): what a project is known by."""
     body = "\n".join(texts)[:MAX_CHARS]
+    things: dict[str, list] = {}  # lower-case key -> [count, first spelling]
+
+    def thing(name: str) -> None:
+        name = re.sub(r"\s+", " ", name).strip(" \t\"'“”‘’.,;:()[]")
+        name = re.sub(r"^(?i:the)\s+", "", name)
+        if len(name) < 3 or not re.search(r"[A-Za-z]", name) or len(name.split()) > 6:
+            return
+        entry = things.setdefault(name.lower(), [0, name])
+        entry[0] += 1
+
+    for m in _DOMAIN.finditer(body):
+        thing(m.group(1))
     lower = _lower_words(body)
     found: dict[str, Person] = {}
     firsts: list[tuple[str, str]] = []  # bare first names, with their sentence, joined once all full names are known
@@ -146,10 +170,16 @@ def people_in(texts: list[str], authors: list[str] = (), addressed: list[str] = 
     if text.strip():
         doc = nlp()(text)
         for ent in doc.ents:
+            if ent.label_ in THING_LABELS:
+                thing(ent.text)
             if ent.label_ != "PERSON":
                 continue
             sentence = _sentence_of(text, ent.start_char, ent.end_char)
             name = full_name(ent.text, lower)
+            # "Comma Separated Values (CSV)": a name spelled out before its initials is a thing, not a person.
+            if name and re.match(r"\s*\((?:" + "".join(w[0] for w in name.split()) + r")s?\)", text[ent.end_char:]):
+                thing(name)
+                continue
             if name:
                 p = found.setdefault(name, Person(name=name, evidence=sentence))
                 if not p.role and (role := _role_near(name, sentence)):
@@ -167,7 +197,8 @@ def people_in(texts: list[str], authors: list[str] = (), addressed: list[str] = 
         name = resolve_handle(str(raw), full) if raw else None
         if name and name not in found:
             found[name] = Person(name=name)
-    return list(found.values())
+    named = sorted((v for v in things.values() if v[0] >= 2), key=lambda v: -v[0])
+    return list(found.values()), [v[1] for v in named[:MOST_THINGS]]
 
 
 def _sentence_of(text: str, start: int, end: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from assistant.projects import person_key
 from ui import components as ui
 from ui import state
 
@@ -82,7 +83,7 @@ if chosen:
             row = st.container(horizontal=True, gap="small", vertical_alignment="center")
             row.page_link(ui.PROJECTS_PAGE, label=ui.md_escape(c.name), icon=":material/work:",
                           query_params={"project": c.key})
-            t = next((t for t in c.team if t.name == chosen), None)
+            t = next((t for t in c.team if person_key(t.name) == person_key(chosen)), None)
             meta = [ui.md_escape(t.role) if t and t.role else "", ui.md_escape(c.client) if c.client else "",
                     ui.md_escape(c.period) if c.period else ""]
             row.caption(" · ".join(m for m in meta if m) or "no client or dates in the documents")

@@ -100,7 +100,8 @@ if chosen:
     card = engine.project_card(chosen, groups)
     with st.container(border=True):
         st.subheader(card.name, anchor=False)
-        facts = [("Client", card.client), ("Period", card.period), ("Status", card.status),
+        facts = [("Known as", ", ".join(card.known_as)), ("Client", card.client), ("Period", card.period),
+                 ("Status", card.status),
                  ("Industry", card.industry), ("Technologies", ", ".join(card.technologies)),
                  ("Documents", str(len(card.documents)))]
         st.markdown("  \n".join(f"{k}: {ui.md_escape(v)}" for k, v in facts if v))
