@@ -247,14 +247,24 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
                         if best is None or score > best[0]:
                             best = (score, src, sent)
             entry = ranked.setdefault(person, {"name": person, "score": 0.0, "projects": [], "citations": [],
-                                               "role": roles.get(person), "tie": 0.0})
+                                               "role": roles.get(person), "tie": 0.0, "fallback": None})
             entry["projects"].append(f"{pm.name} ({pm.period})" if pm.period else pm.name)
             if best and best[0] > 0:
                 entry["tie"] = max(entry["tie"], best[0])
                 entry["score"] += best[0] * (1.5 if entry["role"] else 1.0) + hit.score / (1 + 0.2 * rank)
                 entry["citations"].append((citer.cite(best[1], best[2]), best[2]))
-    # Only people whose evidence names them with the topic are an answer to "who has done X?".
-    ranked = {k: e for k, e in ranked.items() if e["tie"] > 0}
+            elif person in pm.people and not entry["fallback"]:
+                # Only the document's metadata names them (an author, a team list): the weakest tie.
+                quoted = best_sentences(question, hit, weight, n=1)
+                entry["fallback"] = quoted[0] if quoted else None
+                entry["score"] += 0.1 * hit.score / (1 + 0.2 * rank)
+    # People whose evidence names them with the topic answer "who has done X?"; when the text names nobody,
+    # the people its documents list, with the project's evidence.
+    tied = {k: e for k, e in ranked.items() if e["tie"] > 0}
+    ranked = tied or {k: e for k, e in ranked.items() if e["fallback"]}
+    for e in ranked.values():
+        if not e["citations"] and e["fallback"]:
+            e["citations"].append((citer.cite(*e["fallback"]), e["fallback"][1]))
     # "Who was the product owner?": people with that stated role are the answer when there are any.
     asked = ASKED_ROLE.search(question)
     if asked:

@@ -321,6 +321,13 @@ def test_ask_follow_up_upload_and_cite(browser, app_url, tmp_path):
     page.get_by_role("heading", name="Anika Solberg").wait_for(timeout=WAIT_MS)
     wait_idle(page)
     page.get_by_role("link", name="HarborPass").first.wait_for(timeout=WAIT_MS)
+
+    # 8. "Who has done X?": people with the project and a cited sentence.
+    goto_page(page, "Chat")
+    who = ask(page, "Who has worked on boat mooring permits?")
+    text = who.inner_text()
+    assert "Anika Solberg" in text and "[" in text, text
+    screenshot(page, "who-has-done.png", whole=False)
     page.close()
 
 
