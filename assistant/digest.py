@@ -93,6 +93,13 @@ def _line(text: str) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _repeats(title: str, summary: str) -> bool:
+    """An update's generated title is its first sentence: showing both would say it twice."""
+    words = lambda t: re.sub(r"[^a-z0-9 ]+", "", t.lower().split(": ", 1)[-1].rstrip("…"))
+    head = words(title)
+    return bool(head) and words(summary).startswith(head[: max(20, len(head) - 10)])
+
+
 def build(engine, viewer: Viewer, since: datetime) -> Digest:
     until = now()
     digest = Digest(viewer=viewer.label, since=since, until=until)
@@ -115,7 +122,9 @@ def build(engine, viewer: Viewer, since: datetime) -> Digest:
         p = DigestProject(key=key, name=index.name_of(key), client=index.client_of(key), status=status)
         for d in sorted(items, key=lambda d: (d.date or "", d.ingested_at or ""), reverse=True):
             n += 1
-            p.entries.append(DigestEntry(n=n, title=d.title or d.source, summary=_line(d.summary or d.title),
+            summary = _line(d.summary or d.title)
+            title = "" if _repeats(d.title, summary) else d.title or d.source
+            p.entries.append(DigestEntry(n=n, title=title, summary=summary,
                                          source=d.source, document_id=d.id, date=d.date, doc_type=d.doc_type,
                                          people=d.people, is_update=is_update(d) or d.doc_type == "update"))
             digest.sources.append(DigestSource(n=n, title=d.title or d.source, source=d.source, date=d.date))
@@ -165,7 +174,8 @@ def to_markdown(d: Digest) -> str:
         out += [f"### {p.name} ({p.status}){client}", ""]
         for e in p.entries:
             kind = "Update" if e.is_update else e.doc_type.replace("_", " ").capitalize()
-            out.append(f"- {e.date or 'undated'} · {kind}: **{e.title}** — {e.summary} [{e.n}]")
+            head = f"**{e.title}** — " if e.title else ""
+            out.append(f"- {e.date or 'undated'} · {kind}: {head}{e.summary} [{e.n}]")
         if p.people:
             out += ["", f"People: {', '.join(p.people)}"]
         out.append("")
@@ -224,7 +234,8 @@ def to_html(d: Digest) -> str:
         for x in p.entries:
             kind = "Update" if x.is_update else x.doc_type.replace("_", " ").capitalize()
             parts.append(f'<li style="margin-bottom:6px"><span style="{_MUTED}">{e(x.date or "undated")} · '
-                         f"{e(kind)}</span><br><strong>{e(x.title)}</strong> — {e(x.summary)} "
+                         f"{e(kind)}</span><br>" + (f"<strong>{e(x.title)}</strong> — " if x.title else "")
+                         + f"{e(x.summary)} "
                          f'<span style="{_CITE}">[{x.n}]</span></li>')
         parts.append("</ul>")
         if p.people:

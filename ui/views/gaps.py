@@ -16,7 +16,7 @@ user = state.current_user()
 viewer = Viewer.from_user(user)
 
 st.title("Knowledge gaps")
-st.caption("Questions that found no record (or only related work), and 👎 with a comment. Similar questions are "
+st.caption("Questions that found no record (or only related work), and thumbs-down feedback with a comment. Similar questions are "
            "grouped; the most asked and most recent come first. New documents and updates answer them: every "
            "ingest asks them again.")
 awareness.render_answered(engine, viewer, key="gp")
@@ -62,7 +62,7 @@ for c in shown:
         for q in c.questions[1:]:
             st.markdown(f"- also asked: *{ui.md_escape(q)}*")
         for note in c.comments[:3]:
-            st.markdown(f"- 👎 comment: {ui.md_escape(note)}")
+            st.markdown(f"- feedback: {ui.md_escape(note)}")
         if c.who_might_know:
             st.markdown("**Who might know**")
             for e in c.who_might_know:

@@ -44,7 +44,8 @@ for p in d.projects:
         st.markdown(f"**{ui.md_escape(p.name)}** {badge}" + (f" — {ui.md_escape(p.client)}" if p.client else ""))
         for e in p.entries:
             kind = "Update" if e.is_update else e.doc_type.replace("_", " ").capitalize()
-            st.markdown(f"- {ui.md_escape(e.date or 'undated')} · {ui.md_escape(kind)}: **{ui.md_escape(e.title)}** — "
+            head = f"**{ui.md_escape(e.title)}** — " if e.title else ""
+            st.markdown(f"- {ui.md_escape(e.date or 'undated')} · {ui.md_escape(kind)}: {head}"
                         f"{ui.md_escape(e.summary)} :blue-badge[{e.n}]")
         if p.people:
             st.caption(f":material/group: {ui.md_escape(', '.join(p.people))}")
