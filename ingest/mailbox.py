@@ -45,14 +45,22 @@ def mailbox_kind(path: Path) -> Kind | None:
     if path.is_dir():
         return "maildir" if (path / "cur").is_dir() and (path / "new").is_dir() else None
     if path.is_file():
+        from ingest.parse import SUPPORTED
+
         if path.suffix.lower() == ".mbox":
             return "mbox"
+        if path.suffix.lower() in SUPPORTED:  # a note that happens to start with "From " stays a document
+            return None
         try:
             with open(path, "rb") as fh:
-                return "mbox" if fh.read(5) == b"From " else None
+                first = fh.readline(1000)
         except OSError:
             return None
+        return "mbox" if _FROM_LINE.match(first) else None
     return None
+
+
+_FROM_LINE = re.compile(rb"^From \S+ +\w{3} \w{3} +\d{1,2} \d\d:\d\d")  # "From a@b.c Mon Jun  3 10:00:00 2024"
 
 
 def _factory(fh) -> EmailMessage:

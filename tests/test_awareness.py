@@ -184,6 +184,13 @@ def test_not_a_mailbox_is_a_clear_error(world, tmp_path):
     with pytest.raises(MailboxError, match="plain-folder: not an mbox file or a Maildir folder"):
         read_updates(tmp_path / "plain-folder")  # neither an mbox nor a Maildir
     assert read_updates(bad).updates == []  # an .mbox without messages yields none (and no crash)
+    from ingest.mailbox import mailbox_kind
+
+    note = tmp_path / "notes.txt"
+    note.write_text("From the harbor team: sensors are in.\n")
+    assert mailbox_kind(note) is None  # a document, not a mailbox
+    plain = write_mbox(tmp_path / "export", thread_messages()[:1])  # an mbox without the .mbox suffix
+    assert mailbox_kind(plain) == "mbox" and len(read_updates(plain).updates) == 1
 
 
 # -- knowledge gaps -------------------------------------------------------------------------------------
