@@ -72,6 +72,7 @@ class Gap(BaseModel):
     comment: str = ""
     groups: list[str] | None = None  # the asker's groups when asked (None: unrestricted)
     closest: list[NearProject] = Field(default_factory=list)
+    cited: list[str] = Field(default_factory=list)  # documents the unsatisfying answer cited
     status: Literal["open", "answered"] = "open"
     answered_at: datetime | None = None
     answer: GapAnswer | None = None
@@ -146,8 +147,8 @@ class GapLog:
                     CREATE TABLE IF NOT EXISTS gaps (
                         id INTEGER PRIMARY KEY, question TEXT NOT NULL, topic TEXT NOT NULL, asker TEXT NOT NULL,
                         asked_at TEXT NOT NULL, kind TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '',
-                        groups TEXT, closest TEXT NOT NULL, vector BLOB, status TEXT NOT NULL DEFAULT 'open',
-                        answered_at TEXT, answer TEXT, seen_at TEXT);
+                        groups TEXT, closest TEXT NOT NULL, cited TEXT NOT NULL DEFAULT '[]', vector BLOB,
+                        status TEXT NOT NULL DEFAULT 'open', answered_at TEXT, answer TEXT, seen_at TEXT);
                     CREATE INDEX IF NOT EXISTS gaps_status ON gaps(status, asked_at);
                     CREATE TABLE IF NOT EXISTS requests (
                         id INTEGER PRIMARY KEY, gap_ids TEXT NOT NULL, question TEXT NOT NULL, people TEXT NOT NULL,
@@ -161,15 +162,15 @@ class GapLog:
     # writes
     def add(self, question: str, topic: str, asker: str, kind: Kind, groups: list[str] | None,
             closest: list[NearProject], vector: list[float] | None, comment: str = "",
-            asked_at: datetime | None = None) -> int:
+            asked_at: datetime | None = None, cited: list[str] | None = None) -> int:
         blob = np.asarray(vector, dtype=np.float32).tobytes() if vector is not None else None
         with self._db() as con:
             cur = con.execute(
-                "INSERT INTO gaps (question, topic, asker, asked_at, kind, comment, groups, closest, vector) "
-                "VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO gaps (question, topic, asker, asked_at, kind, comment, groups, closest, cited, vector) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (question, topic, asker, _iso(asked_at or now()), kind, comment,
                  None if groups is None else json.dumps(sorted(groups)),
-                 json.dumps([p.model_dump() for p in closest]), blob))
+                 json.dumps([p.model_dump() for p in closest]), json.dumps(cited or []), blob))
             return int(cur.lastrowid)
 
     def mark_answered(self, ids: list[int], answer: GapAnswer) -> None:
@@ -225,7 +226,8 @@ class GapLog:
 def _gap(r: sqlite3.Row) -> Gap:
     return Gap(id=r["id"], question=r["question"], topic=r["topic"], asker=r["asker"], asked_at=_dt(r["asked_at"]),
                kind=r["kind"], comment=r["comment"], groups=json.loads(r["groups"]) if r["groups"] else None,
-               closest=[NearProject.model_validate(p) for p in json.loads(r["closest"])], status=r["status"],
+               closest=[NearProject.model_validate(p) for p in json.loads(r["closest"])],
+               cited=json.loads(r["cited"] or "[]"), status=r["status"],
                answered_at=_dt(r["answered_at"]),
                answer=GapAnswer.model_validate_json(r["answer"]) if r["answer"] else None, seen_at=_dt(r["seen_at"]))
 
@@ -253,7 +255,8 @@ def log_answer(engine, answer: Answer, asker: str, groups: list[str] | None, kin
         vector = engine.embeddings.embed_query(topic)
         return GapLog(engine.settings).add(answer.question, topic, asker or LOCAL,
                                            kind or ("related" if answer.verdict == "related" else "no"), groups,
-                                           near_projects(answer), vector, comment=comment)
+                                           near_projects(answer), vector, comment=comment,
+                                           cited=[c.document_id for c in answer.citations if c.document_id])
     except Exception as e:
         log.warning("could not log a knowledge gap: %s: %s", type(e).__name__, e)
         return None
@@ -380,11 +383,15 @@ def reask_open(engine) -> list[Gap]:
     for (_, groups), members in batches.items():
         a = engine.ask(members[0].topic, filters=Filters(groups=None if groups is None else list(groups)),
                        use_llm=False)  # no asker: asking again is not a new question
-        if a.verdict == "yes" and a.citations:
-            ga = GapAnswer(verdict=a.verdict, confidence=a.confidence, text=a.answer, citations=a.citations)
-            glog.mark_answered([g.id for g in members], ga)
-            for g in members:
-                answered.append(g.model_copy(update={"status": "answered", "answer": ga, "answered_at": now()}))
+        if a.verdict != "yes" or not a.citations:
+            continue
+        ga = GapAnswer(verdict=a.verdict, confidence=a.confidence, text=a.answer, citations=a.citations)
+        new_ids = {c.document_id for c in a.citations}
+        # A 👎 was given to an answer: the same answer again is no answer; it needs a document it did not cite.
+        done = [g for g in members if g.kind != "feedback" or new_ids - set(g.cited)]
+        if done:
+            glog.mark_answered([g.id for g in done], ga)
+            answered += [g.model_copy(update={"status": "answered", "answer": ga, "answered_at": now()}) for g in done]
     if answered:
         log.info("%d open question(s) now have an answer", len(answered))
     return answered

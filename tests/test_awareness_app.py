@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from assistant import engine as core
 from assistant.settings import get_settings
 from test_app import APP, ENV_KEYS, TIMEOUT, _use, ask, library, texts  # noqa: F401
+from test_app import shown as shown_text
 
 QUESTION = "Have we built a hospital operating-room scheduling system?"
 
@@ -91,5 +92,24 @@ def test_gaps_page_shows_question_text_to_the_asker_and_counts_to_others(library
         at.form_submit_button[0].click().run()  # Ask them, with the people suggested
         assert not at.exception, at.exception
         assert any("Request recorded" in str(s.value) for s in at.success), texts(at)
+
+        # A document that answers it arrives; bob is told on his next visit, until he dismisses it.
+        doc = library.settings.data_dir.parent / "theatre-time.md"
+        doc.write_text("---\ntitle: TheatreTime\nclient: St. Brigid Hospital\nproject: TheatreTime\n---\n# TheatreTime\n\n"
+                       "We built TheatreTime, an operating-room scheduling system for St. Brigid Hospital that "
+                       "books surgeons and theatres.\n", encoding="utf-8")
+        assert core._engine.ingestor().ingest_paths([doc]).answered_gaps == 1
+        from assistant.gaps import GapLog
+
+        # a 👎 (the feedback test's) still stands: the same yes, citing the same documents, does not answer it
+        still_open = GapLog(library.settings).gaps("open")
+        assert QUESTION not in [g.question for g in still_open] and all(g.kind == "feedback" for g in still_open)
+        at = _signed_in("bob", "pw-bob-1")
+        notice = [s for s in at.success if "now has an answer" in str(s.value)]
+        assert len(notice) == 1 and QUESTION in shown_text(notice[0].value)
+        at.button(key=next(b.key for b in at.button if b.key and "-seen-" in b.key)).click().run()
+        assert not any("now has an answer" in str(s.value) for s in at.success)
+        at = _signed_in("dave", "pw-dave-1")  # nobody else is told about bob's question
+        assert not any("now has an answer" in str(s.value) for s in at.success)
     finally:
         _use(saved, library)

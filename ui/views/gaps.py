@@ -7,9 +7,8 @@ import streamlit as st
 
 from assistant import gaps
 from assistant.viewer import Viewer
-from ui import awareness
+from ui import awareness, state
 from ui import components as ui
-from ui import state
 
 engine = state.engine_or_stop()
 user = state.current_user()
