@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     digest_recipients: list[str] = Field(default=[], description="Addresses that get the digest (the public view).")
     digest_group: str | None = Field(default=None, description="Users of this group with an e-mail get their own digest.")
     people_emails: dict[str, str] = Field(default={}, description="Person name -> address, for knowledge requests.")
-    gap_similarity: float = Field(default=0.75, description="Cosine similarity at which two gap questions cluster.")
+    gap_similarity: float = Field(default=0.6, description="Cosine similarity at which two gap questions cluster.")
     gap_reask_limit: int = Field(default=100, description="Most open gap questions asked again after an ingest.")
 
     @property

@@ -315,3 +315,35 @@ def test_own_text_drops_quotes_forwards_and_signatures():
     html = ('<div>Sensors on pier C next week.</div><div class="gmail_quote">On Mon wrote:<blockquote>old</blockquote>'
             "</div>")
     assert own_text(html_text(html)) == "Sensors on pier C next week."
+
+
+def test_thumbs_down_gap_needs_a_document_its_answer_did_not_cite(world):
+    from assistant.gaps import GapLog, log_feedback, reask_open
+
+    eng = world["engine"]
+    a = eng.ask("Have we built an online permit system for boat moorings?")
+    assert a.verdict == "yes"
+    assert log_feedback(eng, a, "  ", "bob", ["everyone"]) is None  # no comment: no gap
+    gid = log_feedback(eng, a, "it was the wrong harbor", "bob", ["everyone"])
+    reask_open(eng)  # the same yes, citing the same documents
+    gap = next(g for g in GapLog(eng.settings).gaps() if g.id == gid)
+    assert gap.kind == "feedback" and gap.status == "open" and gap.comment == "it was the wrong harbor"
+
+
+def test_paraphrases_cluster_and_unrelated_questions_do_not(embeddings):
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from assistant.gaps import Gap, cluster
+
+    questions = ["Have we built a hospital operating-room scheduling system?",
+                 "Did we ever build an operating theatre scheduling tool for a hospital?",
+                 "Have we built a submarine sonar maintenance planner?",
+                 "Have we done a core banking migration?",
+                 "Have we migrated a bank's core ledger to the cloud?"]
+    t = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    gaps = [Gap(id=i, question=q, topic=q, asker="bob", asked_at=t, kind="no") for i, q in enumerate(questions)]
+    vectors = {i: np.asarray(v, dtype=np.float32) for i, v in enumerate(embeddings.embed_documents(questions))}
+    groups = [[g.id for g in c] for c in cluster(gaps, vectors, threshold=0.6)]
+    assert groups == [[0, 1], [2], [3, 4]], groups
