@@ -196,8 +196,9 @@ def to_update(msg: EmailMessage, users_by_email: dict[str, str], groups: list[st
     thread = thread_subject(subject)
     project = project_of(msg, thread, text)
     title = _TAG.sub("", thread).strip() or project
-    # A sender with an account writes with their groups; anyone else with the run's (or default) groups.
-    author = users_by_email.get(address.lower()) or name or address or None
+    # A sender whose address is an account's writes with that account's groups; anyone else (a display name
+    # proves nothing) with the run's or the default groups, and is named among the people.
+    author = users_by_email.get(address.lower())
     kw = {"date": date} if date else {}
     return Update(project=project, text=text[:20_000], title=f"{title} ({name or address})" if title else "",
                   people=[name] if name else [], author=author, groups=groups,

@@ -347,3 +347,21 @@ def test_paraphrases_cluster_and_unrelated_questions_do_not(embeddings):
     vectors = {i: np.asarray(v, dtype=np.float32) for i, v in enumerate(embeddings.embed_documents(questions))}
     groups = [[g.id for g in c] for c in cluster(gaps, vectors, threshold=0.6)]
     assert groups == [[0, 1], [2], [3, 4]], groups
+
+
+def test_mail_from_an_accounts_address_carries_its_groups_a_display_name_does_not(world, tmp_path):
+    from email.message import EmailMessage
+
+    eng = world["engine"]
+    messages = []
+    for i, sender in enumerate(["Alice Ward <alice@example.com>", "alice <someone@elsewhere.example>"]):
+        m = EmailMessage()
+        m["From"], m["Subject"], m["Message-ID"] = sender, "[GrainCast] Harvest model refresh", f"<grain-{i}@x>"
+        m["Date"] = "Tue, 04 Jun 2024 09:00:00 +0000"
+        m.set_content(f"The barley yield model was retrained on the 2023 harvest, run {i}.")
+        messages.append(m)
+    before = {d.source for d in eng.store.documents()}
+    cli("ingest", str(write_mbox(tmp_path / "grain.mbox", messages)))
+    new = sorted((d for d in eng.store.documents() if d.source not in before), key=lambda d: d.summary)
+    assert [d.groups for d in new] == [["everyone", "finance"], ["everyone"]]
+    assert all(d.project == "GrainCast" for d in new)
