@@ -23,6 +23,7 @@ class User(BaseModel):
     role: str = "member"  # member | admin
     groups: list[str] = Field(default_factory=lambda: [EVERYONE])
     password: str = ""  # bcrypt hash
+    email: str = ""  # where digests and knowledge requests go
 
     @property
     def is_admin(self) -> bool:

@@ -50,8 +50,11 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (recur
         if not p.exists():
             console.print(f"[red]No such file or folder:[/red] {p}")
             raise typer.Exit(2)
-    ing = eng.ingestor()
     group_list = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
+    paths, mail_failed = _ingest_mailboxes(eng, paths, group_list, as_json)
+    if not paths:
+        raise typer.Exit(1 if mail_failed else 0)
+    ing = eng.ingestor()
     with Progress(TextColumn("[bold]Ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, disable=as_json or not console.is_terminal) as bar:
         task = bar.add_task("", total=None)
@@ -71,8 +74,50 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (recur
         console.print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
                       f"deleted {report.deleted}, failed {len(report.failed)} — store: {report.documents} documents, "
                       f"{report.chunks} chunks ({report.seconds:.1f} s)")
-    if report.failed:
+        if report.answered_gaps:
+            console.print(f"{report.answered_gaps} open question(s) now have an answer (precedent gaps)")
+    if report.failed or mail_failed:
         raise typer.Exit(1)
+
+
+def _ingest_mailboxes(eng, paths: list[Path], groups: list[str] | None, as_json: bool) -> tuple[list[Path], bool]:
+    """mbox files and Maildir folders become project updates; returns the other paths, and whether any failed."""
+    from assistant import updates
+    from ingest.mailbox import MailboxError, mailbox_kind, read_updates
+
+    rest, failed = [], False
+    for p in paths:
+        if mailbox_kind(p) is None:
+            rest.append(p)
+            continue
+        try:
+            mail = read_updates(p, groups)
+            report = updates.add(eng, mail.updates)
+        except (MailboxError, updates.UpdateError) as e:
+            console.print(f"[red]FAILED[/red] {e}", highlight=False)
+            failed = True
+            continue
+        failed = failed or bool(report.failed)
+        if as_json:
+            out.print_json(json.dumps({"mailbox": str(p), "messages": mail.messages, "skipped": mail.skipped,
+                                       **report.model_dump(exclude={"new_chunks"})}))
+            continue
+        for f in report.failed:
+            console.print(f"[red]FAILED[/red] {f.source}: {f.error}", highlight=False)
+        console.print(f"{p}: {mail.messages} messages, {len(mail.updates)} updates (added {report.added}, "
+                      f"updated {report.updated}, unchanged {report.unchanged}), {len(mail.skipped)} skipped",
+                      highlight=False)
+        for why in mail.skipped:
+            console.print(f"  skipped: {why}", highlight=False, markup=False)
+        if report.answered_gaps:
+            console.print(f"{report.answered_gaps} open question(s) now have an answer (precedent gaps)")
+    return rest, failed
+
+
+def _asker(as_user: str | None) -> str:
+    from assistant.viewer import LOCAL
+
+    return as_user or LOCAL
 
 
 @app.command()
@@ -88,10 +133,10 @@ def ask(question: str = typer.Argument(..., help="Your question, in plain words.
     eng = _engine()
     f = _filters(client, project, date_from, date_to, fmt, doc_type, as_user)
     if as_json:
-        a = eng.ask(question, filters=f, use_llm=False if no_llm else None)
+        a = eng.ask(question, filters=f, use_llm=False if no_llm else None, asker=_asker(as_user))
         out.print_json(a.model_dump_json())
         return
-    _print_stream(eng.ask_stream(question, filters=f, use_llm=False if no_llm else None))
+    _print_stream(eng.ask_stream(question, filters=f, use_llm=False if no_llm else None, asker=_asker(as_user)))
 
 
 def _print_stream(events):
@@ -144,7 +189,7 @@ def chat(as_user: Optional[str] = typer.Option(None, "--as", help="Chat as this 
             continue
         if not q:
             continue
-        a = _print_stream(eng.ask_stream(q, history=history, filters=f))
+        a = _print_stream(eng.ask_stream(q, history=history, filters=f, asker=_asker(as_user)))
         history.append(Turn(question=q, answer=a))
 
 
@@ -315,14 +360,19 @@ app.add_typer(users_app, name="users")
 def users_add(username: str, role: str = typer.Option("member", help="member or admin"),
               groups: str = typer.Option("everyone", help="Comma-separated groups."),
               password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
-              name: str = typer.Option("", help="Display name.")):
+              name: str = typer.Option("", help="Display name."),
+              email: str = typer.Option("", help="E-mail address, for digests and knowledge requests.")):
     """Add or update a local account (the password is stored as a bcrypt hash)."""
     from assistant.access import User, save_user, users_file
+    from assistant.notify import valid_address
 
     if role not in ("member", "admin"):
         console.print("[red]role must be member or admin[/red]")
         raise typer.Exit(2)
-    save_user(User(username=username, name=name or username, role=role,
+    if email and not valid_address(email):
+        console.print(f"[red]--email: {email!r} is not an e-mail address[/red]", highlight=False)
+        raise typer.Exit(2)
+    save_user(User(username=username, name=name or username, role=role, email=email,
                    groups=[g.strip() for g in groups.split(",") if g.strip()]), password)
     console.print(f"Saved {username} ({role}) to {users_file()}")
 
@@ -406,6 +456,194 @@ def export_feedback(out_file: Path = typer.Option(Path("runs/feedback-rows.jsonl
 
     n = export_rows(out_file)
     console.print(f"Wrote {n} draft rows to {out_file}")
+
+
+
+# -- the awareness loop: updates in, digests out, knowledge gaps -------------------------------------
+def _viewer(as_user: Optional[str]):
+    from assistant.viewer import Viewer
+
+    return Viewer.for_username(as_user)
+
+
+updates_app = typer.Typer(help="Project updates: what happened on a project, searchable at once.", no_args_is_help=True)
+app.add_typer(updates_app, name="updates")
+
+
+@updates_app.command("add")
+def updates_add(project: str = typer.Option(..., help="The project's name (an existing one, or a new one)."),
+                text: str = typer.Option(..., help="What happened."),
+                outcome: str = typer.Option("", help="The outcome, if any."),
+                tech: str = typer.Option("", "--tech", help="Comma-separated technologies."),
+                people: str = typer.Option("", help="Comma-separated people involved."),
+                date: Optional[str] = typer.Option(None, help="YYYY-MM-DD (default today)."),
+                author: Optional[str] = typer.Option(None, help="Who writes it: a username (their groups apply) "
+                                                     "or a name."),
+                groups: Optional[str] = typer.Option(None, help="Comma-separated groups (at most the author's)."),
+                as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")):
+    """Add a project update: stored as a document, ingested at once, on the project's timeline."""
+    from pydantic import ValidationError
+
+    from assistant import updates
+
+    try:
+        u = updates.Update(project=project, text=text, outcome=outcome, technologies=updates.split_list(tech),
+                           people=updates.split_list(people), date=updates.parse_date(date, "--date"), author=author,
+                           groups=updates.split_list(groups) or None)
+        report = updates.add(_engine(), [u])
+    except ValidationError as e:
+        err = e.errors()[0]
+        console.print(f"[red]--{err['loc'][0]}: {err['msg']}[/red]", highlight=False)
+        raise typer.Exit(2)
+    except updates.UpdateError as e:
+        console.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(2)
+    source = report.results[0]["source"] if report.results else ""
+    if as_json:
+        out.print_json(json.dumps({"source": source, **report.model_dump(exclude={"new_chunks", "results"})}))
+    elif report.failed:
+        console.print(f"[red]FAILED[/red] {report.failed[0].source}: {report.failed[0].error}", highlight=False)
+    else:
+        console.print(f"Added update {source} to {project}", highlight=False)
+        if report.answered_gaps:
+            console.print(f"{report.answered_gaps} open question(s) now have an answer (precedent gaps)")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@updates_app.command("list")
+def updates_list(project: Optional[str] = typer.Option(None, help="Only this project's updates."),
+                 as_json: bool = typer.Option(False, "--json"),
+                 as_user: Optional[str] = typer.Option(None, "--as", help="List what this user may see.")):
+    """Project updates in the store, newest first."""
+    from assistant.updates import is_update
+
+    eng = _engine()
+    v = _viewer(as_user)
+    index = eng.projects(v.groups)
+    items = [d for d in eng.store.documents(groups=v.groups) if is_update(d)
+             and (project is None or index.name_of(index.key_of(d)).lower() == project.lower())]
+    items.sort(key=lambda d: (d.date or "", d.ingested_at or ""), reverse=True)
+    if as_json:
+        out.print_json(json.dumps([d.model_dump(exclude={"original"}) for d in items]))
+        return
+    for d in items:
+        out.print(f"{d.date or '-'}\t{index.name_of(index.key_of(d))}\t{d.title}\t{d.source}", markup=False,
+                  highlight=False)
+
+
+@app.command()
+def digest(since: str = typer.Option("7d", help="The period: 7d, 24h, 2w or a date YYYY-MM-DD."),
+           as_user: Optional[str] = typer.Option(None, "--as", help="The digest this user may see."),
+           fmt: str = typer.Option("md", "--format", help="md or html"),
+           out_file: Optional[Path] = typer.Option(None, "--out", help="Write the digest here (else print it)."),
+           send: bool = typer.Option(False, "--send", help="Mail it through PRECEDENT_SMTP_URL."),
+           to: Optional[str] = typer.Option(None, "--to", help="Comma-separated addresses (instead of the settings' "
+                                            "recipients)."),
+           as_json: bool = typer.Option(False, "--json", help="Print the digest's content as JSON.")):
+    """What's new: new and updated projects, updates by project, people, and questions with no record."""
+    from assistant import digest as dg
+    from assistant.updates import split_list
+
+    if fmt not in ("md", "html"):
+        console.print(f"[red]--format: expected md or html, got {fmt!r}[/red]", highlight=False)
+        raise typer.Exit(2)
+    try:
+        start = dg.parse_since(since)
+    except ValueError as e:
+        console.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(2)
+    eng = _engine()
+    v = _viewer(as_user)
+    d = dg.build(eng, v, start)
+    text = dg.to_html(d) if fmt == "html" else dg.to_markdown(d)
+    if as_json:
+        out.print_json(d.model_dump_json())
+    elif out_file is not None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {out_file} ({len(d.projects)} projects, {d.updates} updates, "
+                      f"{sum(c.count for c in d.gaps)} questions with no record)", highlight=False)
+    elif not send:
+        out.print(text, markup=False, highlight=False)
+    if send:
+        deliveries = dg.send(eng, start, viewer=v if as_user else None, to=split_list(to) or None)
+        for r in deliveries:
+            if r.ok:
+                console.print(f"Sent the digest for {r.viewer} to {r.to}", highlight=False)
+            else:
+                console.print(f"[red]Not sent[/red] {r.to or ''}: {r.error}", highlight=False)
+        if not all(r.ok for r in deliveries):
+            raise typer.Exit(1)
+
+
+gaps_app = typer.Typer(help="Knowledge gaps: questions we could not answer, and who might know.")
+app.add_typer(gaps_app, name="gaps")
+
+
+@gaps_app.callback(invoke_without_command=True)
+def gaps_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+              as_user: Optional[str] = typer.Option(None, "--as", help="What this user may see."),
+              answered: bool = typer.Option(False, "--answered", help="Include questions answered since.")):
+    """Open questions, similar ones clustered, most asked and most recent first, with who might know."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from assistant.gaps import clusters
+
+    eng = _engine()
+    v = _viewer(as_user)
+    found = clusters(eng, v, status=None if answered else "open")
+    if as_json:
+        out.print_json(json.dumps([c.model_dump(mode="json") for c in found]))
+        return
+    if not found:
+        out.print("No open knowledge gaps.")
+        return
+    for c in found:
+        head = f"#{c.id}  asked {c.count}x by {c.askers}, last {c.last_asked:%Y-%m-%d}" + \
+               (" (answered)" if c.status == "answered" else "")
+        if not c.visible:
+            out.print(f"{head}  — question shown to admins and its askers only", markup=False, highlight=False)
+            continue
+        out.print(f"{head}  {c.questions[0]}", markup=False, highlight=False)
+        for q in c.questions[1:]:
+            out.print(f"      also: {q}", markup=False, highlight=False)
+        for e in c.who_might_know[:5]:
+            ev = e.evidence[0].source if e.evidence else ""
+            out.print(f"      who might know: {e.name} ({', '.join(e.projects)}; {ev})", markup=False, highlight=False)
+
+
+@gaps_app.command("ask")
+def gaps_ask(cluster_id: int = typer.Argument(..., help="The gap's number as `precedent gaps` shows it (#N)."),
+             people: str = typer.Option(..., help="Comma-separated people to ask."),
+             as_user: Optional[str] = typer.Option(None, "--as", help="Who is asking.")):
+    """Ask them: record a knowledge request and e-mail the people (when SMTP is set and their address is known)."""
+    from assistant.gaps import request
+    from assistant.updates import split_list
+
+    eng = _engine()
+    try:
+        r = request(eng, _viewer(as_user), cluster_id, split_list(people))
+    except (ValueError, PermissionError) as e:
+        console.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(2)
+    console.print(f"Recorded request #{r.id}: asked {', '.join(r.people)}", highlight=False)
+    if r.emailed:
+        console.print(f"E-mailed {', '.join(r.emailed)}", highlight=False)
+    if r.not_emailed:
+        console.print(f"No e-mail address known for {', '.join(r.not_emailed)} "
+                      "(PRECEDENT_PEOPLE_EMAILS or `precedent users add --email`)", highlight=False)
+    if r.error:
+        console.print(f"[yellow]{r.error}[/yellow]", highlight=False)
+
+
+@gaps_app.command("reask")
+def gaps_reask():
+    """Ask the open questions again now (an ingest does this by itself)."""
+    from assistant.gaps import reask_open
+
+    done = reask_open(_engine())
+    console.print(f"{len(done)} open question(s) now have an answer")
 
 
 if __name__ == "__main__":

@@ -67,9 +67,13 @@ class Engine:
         return self._llm
 
     def ingestor(self):
+        from assistant.gaps import reask_open
         from ingest.sync import Ingestor
 
-        return Ingestor(self.store, self.settings)
+        def after(report) -> None:  # new documents may answer questions we could not answer before
+            report.answered_gaps = len(reask_open(self))
+
+        return Ingestor(self.store, self.settings, after=after)
 
     def projects(self, groups: list[str] | None = None):
         """The project index over what these groups may see, rebuilt when the store's content changes.
@@ -122,17 +126,20 @@ class Engine:
 
     # -- asking -----------------------------------------------------------------------------------
     def ask(self, question: str, history: History = None, filters: Filters | None = None,
-            mode: Mode = "hybrid", use_llm: bool | None = None) -> Answer:
+            mode: Mode = "hybrid", use_llm: bool | None = None, asker: str | None = None) -> Answer:
         answer = None
-        for event in self.ask_stream(question, history, filters, mode, use_llm):
+        for event in self.ask_stream(question, history, filters, mode, use_llm, asker):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
         return answer
 
     def ask_stream(self, question: str, history: History = None, filters: Filters | None = None,
-                   mode: Mode = "hybrid", use_llm: bool | None = None) -> Iterator[str | Answer]:
-        """Yields text as it is written, then the final, checked Answer."""
+                   mode: Mode = "hybrid", use_llm: bool | None = None,
+                   asker: str | None = None) -> Iterator[str | Answer]:
+        """Yields text as it is written, then the final, checked Answer.
+
+        `asker` (a person, not an evaluation): an answer that is not a confident yes is logged as a knowledge gap."""
         t0 = time.perf_counter()
         question = (question or "").strip()
         if not question:
@@ -216,6 +223,10 @@ class Engine:
             yield answer.answer
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         answer.timings = {k: round(v, 1) for k, v in timings.items()}
+        if asker is not None and answer.verdict != "yes" and not resolved.is_followup:
+            from assistant.gaps import log_answer
+
+            log_answer(self, answer, asker, f.groups)
         yield answer
 
     def _new_topic(self, question: str, turns: list[Turn], resolved):

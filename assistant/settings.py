@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     auth: Literal["none", "local", "header"] = "none"
     auth_header: str = "X-Forwarded-User"
 
+    # The awareness loop: e-mail out (digests, knowledge requests) and knowledge gaps.
+    smtp_url: str | None = Field(default=None, description="smtp://[user:pass@]host[:port], smtp+starttls:// or "
+                                 "smtps://; unset = no e-mail is sent.")
+    smtp_sender: str = Field(default="precedent@localhost", description="From address of digests and requests.")
+    smtp_timeout: float = Field(default=10.0, description="Seconds allowed for each SMTP connection and command.")
+    digest_recipients: list[str] = Field(default=[], description="Addresses that get the digest (the public view).")
+    digest_group: str | None = Field(default=None, description="Users of this group with an e-mail get their own digest.")
+    people_emails: dict[str, str] = Field(default={}, description="Person name -> address, for knowledge requests.")
+    gap_similarity: float = Field(default=0.6, description="Cosine similarity at which two gap questions cluster.")
+    gap_reask_limit: int = Field(default=100, description="Most open gap questions asked again after an ingest.")
+
     @property
     def llm_enabled(self) -> bool:
         return bool(self.openai_base_url or self.openai_api_key)
@@ -77,6 +88,11 @@ class Settings(BaseSettings):
     @property
     def originals_dir(self) -> Path:
         return self.data_dir / "originals"
+
+    @property
+    def updates_dir(self) -> Path:
+        """Project updates written from the app, the command line or e-mail, as Markdown files."""
+        return self.data_dir / "updates"
 
     @property
     def state_dir(self) -> Path:

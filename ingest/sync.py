@@ -46,6 +46,7 @@ class IngestReport(BaseModel):
     seconds: float = 0.0
     new_chunks: int = 0  # chunks written in this run
     results: list[dict] = Field(default_factory=list)  # per file: source, status, chunks/error
+    answered_gaps: int = 0  # open questions that the new documents now answer
 
     @property
     def ok(self) -> bool:
@@ -147,9 +148,10 @@ def _parse(path: str, source: str, settings_json: str) -> tuple[Document, list[C
 class Ingestor:
     """Sync folders or uploads into a Store. Used by the CLI, the app and the evals."""
 
-    def __init__(self, store, settings: Settings):
+    def __init__(self, store, settings: Settings, after: Callable[[IngestReport], None] | None = None):
         self.store = store
         self.settings = settings
+        self.after = after  # called once a run has added or changed documents (the engine re-asks open gaps)
 
     # -- public API -----------------------------------------------------------------------------
     def ingest_paths(self, paths: Iterable[Path], groups: list[str] | None = None, prune: bool = False,
@@ -205,6 +207,10 @@ class Ingestor:
         finally:
             tmp.unlink(missing_ok=True)
         return self._finish(report)
+
+    def ingest_items(self, items: list[Item], groups: list[str] | None = None) -> IngestReport:
+        """Files written by Precedent itself (project updates), each with its own source and origin."""
+        return self._finish(self._run(items, groups, None))
 
     def delete(self, doc_id: str) -> bool:
         doc = self.store.document(doc_id)
@@ -358,6 +364,11 @@ class Ingestor:
     def _finish(self, report: IngestReport) -> IngestReport:
         st = self.store.stats()
         report.documents, report.chunks = st["documents"], st["chunks"]
+        if self.after is not None and (report.added or report.updated):
+            try:
+                self.after(report)
+            except Exception as e:  # the documents are committed; a failing follow-up must not undo that
+                log.warning("after-ingest step failed: %s: %s", type(e).__name__, e)
         return report
 
     # -- originals and failure log (per instance, under the data dir) ------------------------------

@@ -1,7 +1,8 @@
 """Precedent's web app: `streamlit run ui/app.py` (or `make run`).
 
-Six pages: Chat (ask, with cited answers), Library (upload and manage documents), Projects (every
-project with its timeline), People (who worked on what), Evaluation (run datasets, read and compare
+Nine pages: Chat (ask, with cited answers), Library (upload and manage documents), Projects (every
+project with its timeline), People (who worked on what), What's new (the digest), Add an update,
+Gaps (questions with no record, and who might know), Evaluation (run datasets, read and compare
 results) and Status (backends and counts). All logic lives in assistant/, ingest/ and evals/; the
 pages only call them and render.
 """
@@ -25,6 +26,9 @@ page = st.navigation([
     st.Page("views/library.py", title="Library", icon=":material/folder_open:"),
     st.Page("views/projects.py", title="Projects", icon=":material/work:"),
     st.Page("views/people.py", title="People", icon=":material/group:"),
+    st.Page("views/whats_new.py", title="What's new", icon=":material/newspaper:"),
+    st.Page("views/add_update.py", title="Add an update", icon=":material/post_add:"),
+    st.Page("views/gaps.py", title="Gaps", icon=":material/live_help:"),
     st.Page("views/evaluation.py", title="Evaluation", icon=":material/analytics:"),
     st.Page("views/status.py", title="Status", icon=":material/monitor_heart:"),
 ])

@@ -9,6 +9,8 @@ import streamlit as st
 
 from assistant.models import Answer, Citation, Turn
 from assistant.settings import get_settings
+from assistant.viewer import LOCAL, Viewer
+from ui import awareness
 from ui import components as ui
 from ui import state
 
@@ -18,6 +20,8 @@ groups = state.user_groups(user)
 settings = get_settings()
 
 st.title("Have we done work like this?")
+asker = state.user_name(user) or LOCAL
+awareness.render_answered(engine, Viewer.from_user(user), key="chat")
 
 # -- sidebar: conversation and filters ----------------------------------------------------------------
 docs = engine.store.documents(groups=groups)
@@ -111,6 +115,10 @@ def _save_feedback(turn: Turn, index: int, rating: str, comment: str) -> None:
         from evals.feedback import record_feedback
 
         record_feedback(settings, row)
+        if rating == "down" and a is not None:  # a 👎 with a comment is a gap, whatever the verdict
+            from assistant.gaps import log_feedback
+
+            log_feedback(engine, a, comment, asker, groups)
     except Exception as e:
         st.error(f"Could not save the feedback: {ui.md_escape(type(e).__name__ + ': ' + str(e))}")
         st.stop()
@@ -148,7 +156,7 @@ def ask(question: str, history: list[Turn]) -> Answer | None:
     final: list[Answer] = []
 
     def pieces():
-        for ev in engine.ask_stream(question, history=history, filters=filters):
+        for ev in engine.ask_stream(question, history=history, filters=filters, asker=asker):
             if isinstance(ev, Answer):
                 final.append(ev)
             else:
