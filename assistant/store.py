@@ -337,8 +337,8 @@ class Store:
         # By record version, not content hash: narrowing a document's groups changes no byte of it, but
         # must reach this instance's `acl` column all the same.
         stale = [doc for doc_id, doc in self._docs.items() if have.get(doc_id) != doc.revision]
-        for b in range(0, len(stale), 200):  # one store read per 200 documents, not one per document
-            part = stale[b : b + 200]
+        for b in range(0, len(stale), 500):  # one store read and one transaction per 500 documents
+            part = stale[b : b + 500]
             got = self.chunks.get(where={"doc_id": {"$in": [d.id for d in part]}}, include=["metadatas", "documents"])
             by_doc: dict[str, list[Chunk]] = {}
             versions = {d.id: d.content_hash for d in part}
@@ -346,8 +346,8 @@ class Store:
                 c = chunk_from_metadata(text, meta)
                 if versions.get(c.document_id) == c.version:
                     by_doc.setdefault(c.document_id, []).append(c)
-            for d in part:
-                self.lexical.replace(d, sorted(by_doc.get(d.id, []), key=lambda c: c.index))
+            self.lexical.replace_many([(d, sorted(by_doc.get(d.id, []), key=lambda c: c.index)) for d in part],
+                                      new={d.id for d in part if d.id not in have})
 
     def _read_chunks(self, doc: Document) -> list[Chunk]:
         got = self.chunks.get(where={"$and": [{"doc_id": doc.id}, {"version": doc.content_hash}]},
