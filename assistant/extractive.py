@@ -100,7 +100,8 @@ def project_match(hit: ProjectHit, project_docs: list[Document], is_match: bool)
     docs = project_docs or [d.document for d in hit.docs]
     dates = sorted(d.date for d in docs if d.date)
     people: list[str] = []
-    roles: dict[str, str] = {}
+    roles: dict[str, str] = {p: r for p, r in hit.team.items() if r}  # the registry's roles first
+    people += list(hit.team)
     for d in sorted(docs, key=lambda d: d.date or ""):
         for p in d.people:
             if p not in people:
@@ -232,8 +233,8 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
         docs = project_docs(hit)
         pm = project_match(hit, docs, True)
         answer.projects.append(pm)
-        roles = {p: r for d in docs for p, r in d.roles.items()}
-        everyone = list(dict.fromkeys(p for d in docs for p in d.people))  # not only the card's first few
+        roles = {p: r for d in docs for p, r in d.roles.items()} | {p: r for p, r in hit.team.items() if r}
+        everyone = list(dict.fromkeys([*hit.team, *(p for d in docs for p in d.people)]))  # not only the first few
         for person in everyone:
             best: tuple[float, Source, str] | None = None
             for src in hit.sources[:8]:
@@ -253,7 +254,7 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
                 entry["tie"] = max(entry["tie"], best[0])
                 entry["score"] += best[0] * (1.5 if entry["role"] else 1.0) + hit.score / (1 + 0.2 * rank)
                 entry["citations"].append((citer.cite(best[1], best[2]), best[2]))
-            elif person in pm.people and not entry["fallback"]:
+            elif (person in pm.people or person in hit.team) and not entry["fallback"]:
                 # Only the document's metadata names them (an author, a team list): the weakest tie.
                 quoted = best_sentences(question, hit, weight, n=1)
                 entry["fallback"] = quoted[0] if quoted else None

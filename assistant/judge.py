@@ -5,8 +5,8 @@ documents' words (low term coverage on a true match), and a post *about* a team 
 the work itself (high coverage on a near miss). So each candidate project gets a few features that look at
 the evidence from several sides (`FEATURES`: closeness in meaning of its best passages, its retrieval rank,
 IDF-weighted coverage of the question's key terms and names in what its passages assert). A logistic
-regression trained on labelled questions over several corpora turns them into a score, and an isotonic map
-calibrates the score into a probability (`python -m evals.train_judge`, which writes `judge_model.json`).
+regression trained on labelled questions over several corpora turns them into a score, and a sigmoid fitted
+on out-of-fold scores calibrates the score into a probability (`python -m evals.train_judge`, which writes `judge_model.json`).
 
 The verdict is then `yes` (P >= the yes threshold), `related` (between the two thresholds: related
 work on screen, not a confirmed match) or `no`. Both thresholds are chosen on the training corpora.
@@ -61,7 +61,8 @@ class Judgement:
 
 @dataclass
 class JudgeModel:
-    """Standardise, logistic score, isotonic calibration: all that scoring needs, read from JSON."""
+    """Standardise, logistic score, calibration curve (`iso_x`, `iso_y`: points of a monotone map from score to
+    probability): all that scoring needs, read from JSON."""
 
     features: list[str]
     mean: np.ndarray

@@ -224,6 +224,10 @@ class ProjectIndex:
                if self._thing_df.get(k, 0) <= self._common and client_key(k) != client and norm(k) not in name]
         return out[:most]
 
+    def registered_team(self, key: str) -> dict[str, str | None]:
+        reg = self.registry.get(key)
+        return {m.name: m.role for m in reg.team} if reg else {}
+
     def is_project(self, key: str) -> bool:
         return key in self.projects
 

@@ -50,6 +50,7 @@ class ProjectHit:
     newest: str | None = None  # for "latest" questions: the id of the project's newest relevant document
     is_project: bool = True  # False: a document that belongs to no project (shown as itself, not as a project)
     known_as: list[str] = field(default_factory=list)  # what its documents call what was built
+    team: dict[str, str | None] = field(default_factory=dict)  # the registry's team: person -> role
 
     @property
     def sources(self) -> list[Source]:
@@ -154,7 +155,8 @@ class Retriever:
             score = docs[0].score + 0.15 * sum(d.score for d in docs[1:4])
             out.append(ProjectHit(key, name, client, docs, score, max(d.similarity for d in docs),
                                   is_project=index.is_project(key) if index else True,
-                                  known_as=index.known_as(key) if index else []))
+                                  known_as=index.known_as(key) if index else [],
+                                  team=index.registered_team(key) if index else {}))
         out.sort(key=lambda p: -p.score)
         return out
 

@@ -122,7 +122,7 @@ def test_model_file_round_trip_and_calibration():
     again = JudgeModel.from_dict(json.loads(json.dumps(m.to_dict())))
     rows = [dict.fromkeys(FEATURES, 0.0), dict.fromkeys(FEATURES, 1.0)]
     assert again.probability(rows) == pytest.approx(m.probability(rows))
-    assert np.all(np.diff(m.iso_y) >= 0)  # isotonic: more evidence never lowers P(match)
+    assert np.all(np.diff(m.iso_y) >= 0)  # monotone: more evidence never lowers P(match)
     weak, strong = m.probability(rows)
     assert strong > weak
 

@@ -629,7 +629,7 @@ def write_registry(out: Path) -> Path:
         team.setdefault(code, []).append({"name": person, "role": role})
         for t in re.split(r",\s*(?![^()]*\))", str(skills)):
             t = t.strip()
-            if t and t not in techs.setdefault(code, []) and len(techs[code]) < 8:
+            if t and t not in techs.setdefault(code, []):
                 techs[code].append(t)
     projects = []
     for code, client, industry, start, end, status, *_ in sheets["Projects"]["rows"]:
