@@ -172,11 +172,15 @@ class ProjectIndex:
         self.members: dict[str, list[Document]] = defaultdict(list)
         for d in docs:
             self.members[self._key[d.id]].append(d)
+        # A name many documents or several projects use (the company's own, a common platform) names none of them.
         self._thing_df: dict[str, int] = defaultdict(int)
+        self._thing_projects: dict[str, set[str]] = defaultdict(set)
         for d in docs:
             for t in {t.lower() for t in d.things}:
                 self._thing_df[t] += 1
+                self._thing_projects[t].add(self._key[d.id])
         self._common = max(3, DISTINCTIVE_SHARE / 2 * len(docs))
+        self._common_projects = max(2, DISTINCTIVE_SHARE * len(self.projects))
 
     def _nearest_project(self, docs: list[Document]):
         """doc -> the key of the project whose own documents are closest to it in content (None without vectors)."""
@@ -221,7 +225,8 @@ class ProjectIndex:
         client = client_key(self.client_of(key) or "")
         name = norm(self.name_of(key))
         out = [spelling[k] for k in sorted(score, key=lambda k: -score[k])
-               if self._thing_df.get(k, 0) <= self._common and client_key(k) != client and norm(k) not in name]
+               if self._thing_df.get(k, 0) <= self._common and len(self._thing_projects.get(k, ())) <= self._common_projects
+               and client_key(k) != client and norm(k) not in name]
         return out[:most]
 
     def registered_team(self, key: str) -> dict[str, str | None]:

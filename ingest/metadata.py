@@ -18,7 +18,7 @@ from ingest.chunking import split_sentences
 from ingest.parsers import Block, Parsed, clean
 from ingest.people import read_names
 
-DESCRIBER = 4  # bump when what describe() extracts changes: stored documents are then described again
+DESCRIBER = 5  # bump when what describe() extracts changes: stored documents are then described again
 SUMMARY_CHARS = 300
 SCAN_BLOCKS = 60  # text patterns are looked for near the start, where front-page facts live
 
@@ -310,7 +310,7 @@ def describe(parsed: Parsed, fmt: str, source: str) -> Meta:
         if (m := _BYLINE.match(b.text)) and not b.heading:
             authors += re.split(r"\s*(?:,|;|&|\band\b)\s*", m.group(1))
     addressed = [n for n, _ in email.get("from", []) + email.get("to", []) if n] if email else []
-    found, things = read_names([b.text for b in blocks if not b.table], authors, addressed)
+    found, things = read_names([b.text for b in blocks if not b.table], authors, addressed, orgs=[client or ""])
 
     tags = _tags(_first(front.get("tags"), front.get("tag"), email and email.get("keywords"), props.get("keywords")))
     return Meta(

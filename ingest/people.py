@@ -146,10 +146,18 @@ _DOMAIN = re.compile(r"(?<![\w@/.-])((?:[A-Za-z][\w-]*\.)+(?:gov|mil|com|org|io|
 MOST_THINGS = 8
 
 
-def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] = ()) -> tuple[list[Person], list[str]]:
+ORG_LABELS = THING_LABELS | {"GPE", "LOC", "NORP"}
+
+
+def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] = (),
+               orgs: list[str] = ()) -> tuple[list[Person], list[str]]:
     """People (as `people_in`), and the names of things the document mentions at least twice, most often first
-    ("login.gov", "College Scorecard", "DATA Act"): what a project is known by."""
+    ("login.gov", "College Scorecard", "DATA Act"): what a project is known by. `orgs`: names the document is
+    known to give organisations (its client), whose words are not people ("Maple Falls" of "City of Maple Falls")."""
     body = "\n".join(texts)[:MAX_CHARS]
+    org_text = [o.lower() for o in orgs if o]
+    org_starts = {o.split()[0].lower() for o in orgs if o and o.split()}
+    entities: list[str] = []  # organisations and places as the recogniser tagged them
     things: dict[str, list] = {}  # lower-case key -> [count, first spelling]
 
     def thing(name: str) -> None:
@@ -172,6 +180,8 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
         for ent in doc.ents:
             if ent.label_ in THING_LABELS:
                 thing(ent.text)
+            if ent.label_ in ORG_LABELS and ent.text.split():
+                entities.append(ent.text.lower())
             if ent.label_ != "PERSON":
                 continue
             sentence = _sentence_of(text, ent.start_char, ent.end_char)
@@ -197,6 +207,19 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
         name = resolve_handle(str(raw), full) if raw else None
         if name and name not in found:
             found[name] = Person(name=name)
+    # A "person" whose name sits inside an organisation's or place's name, or starts as one does ("Larkspur
+    # Rewards" beside "Larkspur Home & Garden", "Oracle Xstore" beside "Oracle"), is part of that name.
+    # The small model tags some people as organisations ("Priya Raman's team"): an entity that starts with a
+    # person's name found here is that person, not an organisation.
+    names_lower = [n.lower() for n in found]
+    for e in entities:
+        e = re.sub(r"^the\s+", "", e)
+        if not any(e.startswith(n) or n.startswith(e) for n in names_lower):  # "Andrew Hyder award" is his
+            org_text.append(e)
+            org_starts.add(e.split()[0])
+    for name in list(found):
+        if any(name.lower() in o for o in org_text) or name.split()[0].lower() in org_starts:
+            del found[name]
     named = sorted((v for v in things.values() if v[0] >= 2), key=lambda v: -v[0])
     return list(found.values()), [v[1] for v in named[:MOST_THINGS]]
 

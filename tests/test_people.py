@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.people import full_name, people_in, resolve_handle
+from ingest.people import full_name, people_in, read_names, resolve_handle
 
 
 @pytest.mark.parametrize("span, lower, want", [
@@ -48,3 +48,17 @@ def test_people_in_joins_first_names_and_reads_roles():
     assert found["Jessica Marine"].evidence.startswith("Jessica Marine, the product owner")
     assert found["Omar Haddad"].role == "tech lead"
     assert found["Priya Raman"].role == "designer"
+
+
+def test_names_inside_an_organisation_are_not_people():
+    """"Maple Falls" of the client "City of Maple Falls"; a name spelled out before its initials; but a thing
+    named after a person ("the Andrew Hyder award") leaves the person a person."""
+    texts = [
+        "Maple Falls is a city of 180,000 people, and its parks office asked us for online permits.",
+        "Files arrive as Comma Separated Values (CSV) every night, said Andrew Hyder.",
+        "The Andrew Hyder Government Service Improvement Award went to the team.",
+    ]
+    people, _things = read_names(texts, orgs=["City of Maple Falls Parks Department"])
+    found = {p.name for p in people}
+    assert "Maple Falls" not in found and "Comma Separated Values" not in found
+    assert "Andrew Hyder" in found
