@@ -149,7 +149,7 @@ def _header(pm: ProjectMatch) -> str:
     bits = [f"**{pm.name}**" if pm.is_project else f"**{pm.name}** (a document, not a project)"]
     known = [k for k in pm.known_as if k.lower() not in pm.name.lower()]
     if known:
-        bits[0] += f" ({', '.join(known)})"
+        bits[0] += f" (key names: {', '.join(known)})"
     if pm.client and pm.client.lower() not in pm.name.lower():
         bits.append(pm.client)
     head = " — ".join(bits)

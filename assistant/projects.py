@@ -224,9 +224,10 @@ class ProjectIndex:
                 score[k] += (2.0 if d is main else 1.0) / (1 + rank)
         client = client_key(self.client_of(key) or "")
         name = norm(self.name_of(key))
+        client_words = f" {norm(self.client_of(key) or '')} "
         out = [spelling[k] for k in sorted(score, key=lambda k: -score[k])
                if self._thing_df.get(k, 0) <= self._common and len(self._thing_projects.get(k, ())) <= self._common_projects
-               and client_key(k) != client and norm(k) not in name]
+               and client_key(k) != client and f" {norm(k)} " not in client_words and norm(k) not in name]
         return out[:most]
 
     def registered_team(self, key: str) -> dict[str, str | None]:

@@ -100,7 +100,7 @@ if chosen:
     card = engine.project_card(chosen, groups)
     with st.container(border=True):
         st.subheader(card.name, anchor=False)
-        facts = [("Known as", ", ".join(card.known_as)), ("Client", card.client), ("Period", card.period),
+        facts = [("Key names", ", ".join(card.known_as)), ("Client", card.client), ("Period", card.period),
                  ("Status", card.status),
                  ("Industry", card.industry), ("Technologies", ", ".join(card.technologies)),
                  ("Documents", str(len(card.documents)))]
