@@ -113,6 +113,7 @@ class ProjectIndex:
     def __init__(self, docs: list[Document], registry: Registry | None = None):
         self.docs = {d.id: d for d in docs}
         self.registry = {norm(p.name): p for p in (registry.projects if registry else [])}
+        self._cards: dict[tuple, list[ProjectCard]] = {}
         self._key: dict[str, str] = {}
         self._name: dict[str, str] = {}
         self._client: dict[str, str | None] = {}
@@ -283,7 +284,14 @@ class ProjectIndex:
 
     def cards(self, groups: list[str] | None = None, min_docs: int = 1) -> list[ProjectCard]:
         """Project cards only: a lone post is a document, not a project. A roster spreadsheet feeds People
-        but is not a project of its own."""
+        but is not a project of its own. Built once per index (the index is rebuilt when the store changes):
+        listing questions and the People page ask for them on every run."""
+        key = (None if groups is None else tuple(sorted(groups)), min_docs)
+        if key not in self._cards:
+            self._cards[key] = self._build_cards(groups, min_docs)
+        return list(self._cards[key])
+
+    def _build_cards(self, groups: list[str] | None, min_docs: int) -> list[ProjectCard]:
         keys = [k for k in self.projects
                 if not all(d.doc_type == "spreadsheet" for d in self.members.get(k, [])) or k in self.registry]
         out = [self.card(k, groups) for k in keys]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import mailbox
-import socket
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,6 +11,8 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Iterator
+
+from conftest import free_port  # noqa: F401  (the awareness tests import it from here)
 
 CORPUS = {
     "harbor-permits.md": """---
@@ -69,12 +70,6 @@ We built TheatreTime, an operating-room scheduling system for St. Brigid Hospita
 theatres and anaesthetists, so surgery schedules are planned a week ahead.
 """)
 NO_RECORD = "Have we built a hospital operating-room scheduling system?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
