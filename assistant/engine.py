@@ -112,16 +112,24 @@ class Engine:
         return [allowed[d.id] for d in found if d.id in allowed]
 
     def _opening(self, docs: list[Document]):
-        """The opening sentence of a project's main document (its page or case study), as a citable Source."""
+        """What was done, in the project's own words, as a citable Source: the first work claim of its main
+        document ("We built ..."), else the opening sentence of its page or case study."""
         from assistant.models import Source
         from assistant.projects import main_document
 
         main = main_document(docs)
-        if main is None or not main.summary or main.doc_type not in ("project_page", "case_study", "retrospective"):
+        if main is None:
             return None
-        for c in self.store.chunks_of(main.id)[:3]:
-            if main.summary in c.text and len(main.summary.split()) >= 6:
-                return Source(chunk=c, document=main), main.summary
+        wanted = list(main.claims[:1])
+        if main.summary and len(main.summary.split()) >= 6 and main.doc_type in ("project_page", "case_study", "retrospective"):
+            wanted.append(main.summary)
+        if not wanted:
+            return None
+        chunks = self.store.chunks_of(main.id)
+        for sentence in wanted:
+            for c in chunks:
+                if sentence in c.text:
+                    return Source(chunk=c, document=main), sentence
         return None
 
     # -- asking -----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ class Document(BaseModel):
     roles: dict[str, str] = Field(default_factory=dict)  # person -> the role the text states ("product owner")
     evidence: dict[str, str] = Field(default_factory=dict)  # person -> the sentence that names them
     things: list[str] = Field(default_factory=list)  # names of what it is about ("login.gov"), most mentioned first
+    claims: list[str] = Field(default_factory=list)  # sentences that say what we did ("We built ..."), verbatim
     tags: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=lambda: [EVERYONE])
     summary: str = ""  # the opening sentence

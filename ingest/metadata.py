@@ -15,10 +15,11 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ingest.chunking import split_sentences
+from ingest.claims import work_claims
 from ingest.parsers import Block, Parsed, clean
 from ingest.people import read_names
 
-DESCRIBER = 5  # bump when what describe() extracts changes: stored documents are then described again
+DESCRIBER = 6  # bump when what describe() extracts changes: stored documents are then described again
 SUMMARY_CHARS = 300
 SCAN_BLOCKS = 60  # text patterns are looked for near the start, where front-page facts live
 
@@ -33,6 +34,7 @@ class Meta:
     roles: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
     things: list[str] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     doc_type: str = "document"
     summary: str = ""
@@ -322,6 +324,7 @@ def describe(parsed: Parsed, fmt: str, source: str) -> Meta:
         roles={p.name: p.role for p in found if p.role},
         evidence={p.name: p.evidence for p in found if p.evidence},
         things=things,
+        claims=work_claims([b.text for b in blocks if not b.table and not b.heading]),
         tags=tags,
         doc_type=_doc_type(front, email, fmt, title, source),
         summary=summary_of(blocks, title),

@@ -54,6 +54,7 @@ def _parse(path: Path, source: str, settings: Settings) -> tuple[Document, list[
         roles=meta.roles,
         evidence=meta.evidence,
         things=meta.things,
+        claims=meta.claims,
         describer=DESCRIBER,
         tags=meta.tags,
         summary=meta.summary,

@@ -56,7 +56,8 @@ _nlp_lock = threading.Lock()
 
 
 def nlp():
-    """The bundled en_core_web_sm with only what NER needs (tok2vec + ner), loaded once per process."""
+    """The bundled en_core_web_sm, loaded once per process and shared: names use its recogniser (`NER_ONLY`),
+    work claims (ingest.claims) its dependency parse (`PARSE_ONLY`)."""
     global _nlp
     if _nlp is None:
         with _nlp_lock:
@@ -64,9 +65,13 @@ def nlp():
                 ensure_offline()
                 import spacy
 
-                _nlp = spacy.load(SPACY_PACKAGE, exclude=["parser", "tagger", "lemmatizer", "attribute_ruler",
-                                                           "morphologizer", "senter"])
+                _nlp = spacy.load(SPACY_PACKAGE, exclude=["senter", "morphologizer"])
     return _nlp
+
+
+# Components switched off per call, so each reader pays only for what it uses.
+NER_ONLY = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
+PARSE_ONLY = ["ner"]
 
 
 def _lower_words(text: str) -> set[str]:
@@ -144,6 +149,10 @@ def people_in(texts: list[str], authors: list[str] = (), addressed: list[str] = 
 THING_LABELS = {"ORG", "PRODUCT", "LAW", "WORK_OF_ART", "FAC", "EVENT"}
 _DOMAIN = re.compile(r"(?<![\w@/.-])((?:[A-Za-z][\w-]*\.)+(?:gov|mil|com|org|io|edu|net))(?![\w-])")
 MOST_THINGS = 8
+# Names a document defines: initials in brackets after what they stand for ("Labor Category tool (CALC)"),
+# or what something is called ("an approval tool called C2", "formerly known as Communicart").
+_DEFINED = re.compile(r"(?<=[A-Za-z]) \((?P<initials>[A-Za-z][A-Za-z0-9.\-]{1,14})\)|"
+                      r"\b(?:called|known as|dubbed)\s+(?P<called>[A-Z][\w.\-]*[\w](?:\s+[A-Z][\w.\-]*[\w]){0,3})")
 
 
 ORG_LABELS = THING_LABELS | {"GPE", "LOC", "NORP"}
@@ -170,13 +179,18 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
 
     for m in _DOMAIN.finditer(body):
         thing(m.group(1))
+    for m in _DEFINED.finditer(body):  # a name the document defines counts as named twice
+        name = m.group("initials") or m.group("called")
+        if m.group("called") or sum(ch.isupper() or ch.isdigit() for ch in name) >= 2:
+            thing(name)
+            thing(name)
     lower = _lower_words(body)
     found: dict[str, Person] = {}
     firsts: list[tuple[str, str]] = []  # bare first names, with their sentence, joined once all full names are known
     # NER is the costly step of ingest: read only paragraphs where a full name can be (two capitalised words).
     text = "\n".join(t for t in texts if _BIGRAM.search(t))[:MAX_CHARS]
     if text.strip():
-        doc = nlp()(text)
+        doc = nlp()(text, disable=NER_ONLY)
         for ent in doc.ents:
             if ent.label_ in THING_LABELS:
                 thing(ent.text)

@@ -62,3 +62,17 @@ def test_names_inside_an_organisation_are_not_people():
     found = {p.name for p in people}
     assert "Maple Falls" not in found and "Comma Separated Values" not in found
     assert "Andrew Hyder" in found
+
+
+@pytest.mark.parametrize("text, thing", [
+    ("We built the Contract-Awarded Labor Category tool (CALC), a website for rates. Cities use it too.", "CALC"),
+    ("The agency asked us to develop an approval tool, formerly called Communicart, for card holders.", "Communicart"),
+    ("Our team launched what users know as the Benefit Finder, also known as Benefit Finder Plus today.",
+     "Benefit Finder Plus"),
+])
+def test_a_name_the_document_defines_is_what_it_is_known_by(text, thing):
+    assert thing in read_names([text])[1]
+
+
+def test_initials_of_ordinary_words_in_brackets_are_not_names():
+    assert "pdf" not in [t.lower() for t in read_names(["Send the form (pdf) to the office by Friday."])[1]]
