@@ -36,6 +36,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5(
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(chunks, row);
 """
+# One row per document (rowid = the document's `docs` rowid): its chunks' text, for document frequencies that
+# read one short doclist instead of every matching chunk's row. Contentless: it stores the index, not the text.
+DOCTERMS = "CREATE VIRTUAL TABLE docterms USING fts5(text, content='', tokenize = 'porter unicode61');"
+# Between two chunks in `docterms`, so that a phrase never matches across a chunk boundary.
+_CHUNK_BREAK = " xchunkbreakx "
 # On a large index, words found in more than this share of chunks are left out of the query: they add
 # next to nothing to BM25 but make SQLite score most of the index (33 ms -> 6 ms median at 100k chunks).
 COMMON_SHARE = 0.05
@@ -47,6 +52,11 @@ def _token(kind: str, value: str) -> str:
     import hashlib
 
     return "x" + kind + str(int(hashlib.sha1(value.encode()).hexdigest()[:12], 16))
+
+
+def _doc_match(doc_id: str) -> str:
+    """The MATCH expression for one document's rows."""
+    return f'acl:"{_token("d", doc_id)}"'
 
 
 # bm25() weights, one per column: only the text column ranks.
@@ -73,8 +83,22 @@ class LexicalIndex:
             cols = [r[1] for r in self._db.execute("PRAGMA table_info(chunks)")]
             doc_cols = [r[1] for r in self._db.execute("PRAGMA table_info(docs)")]
             if (cols and "acl" not in cols) or (doc_cols and "rev" not in doc_cols):  # an older layout: rebuilt from the store
-                self._db.executescript("DROP TABLE IF EXISTS vocab; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS docs;")
+                self._db.executescript("DROP TABLE IF EXISTS vocab; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS docs; "
+                                       "DROP TABLE IF EXISTS docterms;")
             self._db.executescript(SCHEMA)
+            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'docterms'").fetchone():
+                self._build_docterms()
+
+    def _build_docterms(self) -> None:
+        """An index written before `docterms` existed gets it from its own rows, in one pass."""
+        texts: dict[str, list[str]] = {}
+        for doc_id, text in self._db.execute("SELECT doc_id, text FROM chunks ORDER BY rowid"):
+            texts.setdefault(doc_id, []).append(text)
+        with self._db:
+            self._db.execute(DOCTERMS)
+            self._db.executemany("INSERT INTO docterms(rowid, text) VALUES (?, ?)",
+                                 [(rowid, _CHUNK_BREAK.join(texts.get(doc_id, [])))
+                                  for rowid, doc_id in self._db.execute("SELECT rowid, doc_id FROM docs").fetchall()])
 
     # -- writes ---------------------------------------------------------------------------------
     def versions(self) -> dict[str, str]:
@@ -104,6 +128,9 @@ class LexicalIndex:
                 rows += [(c.embed_text, c.id, doc.id, c.index, c.heading, c.page, c.slide, c.text, groups, doc.client,
                           doc.project, doc.date, doc.format, doc.doc_type, acl) for c in chunks]
             self._db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            # Joined in row order: `_delete` rebuilds the same text from the rows to remove it again.
+            self._db.executemany("INSERT INTO docterms(rowid, text) SELECT rowid, ? FROM docs WHERE doc_id = ?",
+                                 [(_CHUNK_BREAK.join(c.embed_text for c in chunks), doc.id) for doc, chunks in items])
             self._n = None
 
     def delete(self, doc_id: str) -> None:
@@ -112,11 +139,23 @@ class LexicalIndex:
 
     def _delete(self, doc_id: str) -> None:
         self._n = None
+        row = self._db.execute("SELECT rowid FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is not None:  # a contentless table forgets a row given the very text it indexed
+            texts = [t for t, in self._db.execute("SELECT text FROM chunks WHERE chunks MATCH ? ORDER BY rowid",
+                                                  (_doc_match(doc_id),))]
+            self._db.execute("INSERT INTO docterms(docterms, rowid, text) VALUES ('delete', ?, ?)",
+                             (row[0], _CHUNK_BREAK.join(texts)))
         # Through the full-text index (each row's `acl` holds its document's token): `WHERE doc_id = ?` on an
         # FTS5 table reads every row, which made a catch-up quadratic in the index size.
         self._db.execute("DELETE FROM chunks WHERE rowid IN (SELECT rowid FROM chunks WHERE chunks MATCH ?)",
-                         (f'acl:"{_token("d", doc_id)}"',))
+                         (_doc_match(doc_id),))
         self._db.execute("DELETE FROM docs WHERE doc_id = ?", (doc_id,))
+
+    def texts_of(self, doc_id: str) -> list[tuple[str | None, str]]:
+        """A document's (heading, passage) pairs in order; found through `acl`, not by scanning every row."""
+        with self._lock:
+            return self._db.execute("SELECT heading, body FROM chunks WHERE chunks MATCH ? ORDER BY CAST(idx AS INTEGER)",
+                                    (_doc_match(doc_id),)).fetchall()
 
     def count(self) -> int:
         with self._lock:
@@ -207,17 +246,13 @@ class TermStats:
             return self.index._db.execute("SELECT count(*) FROM docs").fetchone()[0]
 
     def doc_frequency(self, term: str) -> int:
+        """Documents whose text holds the term (a phrase, for "login.gov"): counted on `docterms`, one row per
+        document, so the cost is one doclist, not a read of every matching chunk's row."""
         with self.index._lock:
             row = self.index._db.execute(
-                "SELECT count(DISTINCT doc_id) FROM chunks WHERE chunks MATCH ?", ('"' + term.replace('"', "") + '"',)
+                "SELECT count(*) FROM docterms WHERE docterms MATCH ?", ('"' + term.replace('"', "") + '"',)
             ).fetchone()
         return int(row[0])
 
-
-def _texts_of(index: LexicalIndex, doc_id: str) -> list[tuple[str | None, str]]:
-    with index._lock:
-        return index._db.execute("SELECT heading, body FROM chunks WHERE doc_id = ? ORDER BY CAST(idx AS INTEGER)",
-                                 (doc_id,)).fetchall()
-
-
-TermStats.texts_of = lambda self, doc_id: _texts_of(self.index, doc_id)  # type: ignore[attr-defined]
+    def texts_of(self, doc_id: str) -> list[tuple[str | None, str]]:
+        return self.index.texts_of(doc_id)

@@ -114,6 +114,7 @@ class ProjectIndex:
         self.docs = {d.id: d for d in docs}
         self.registry = {norm(p.name): p for p in (registry.projects if registry else [])}
         self._cards: dict[tuple, list[ProjectCard]] = {}
+        self._clients: dict[tuple[str, ...] | None, list[tuple[ProjectCard, set[str]]]] = {}
         self._key: dict[str, str] = {}
         self._name: dict[str, str] = {}
         self._client: dict[str, str | None] = {}
@@ -300,18 +301,21 @@ class ProjectIndex:
         out = [c for c in out if len(c.documents) >= min_docs or (c.registered and not self.members.get(c.key))]
         return sorted(out, key=lambda c: (c.end or "", c.name), reverse=True)
 
+    def _client_keys(self, groups: list[str] | None) -> list[tuple[ProjectCard, set[str]]]:
+        """Each card that has a client, with the keys it is asked about by. Built once per index, like the
+        cards: normalising every card's client on every listing question grew with the store."""
+        key = None if groups is None else tuple(sorted(groups))
+        if key not in self._clients:
+            self._clients[key] = [(c, client_aliases(c.client) | {client_key(a) for a in c.aliases if a})
+                                  for c in self.cards(groups) if c.client]
+        return self._clients[key]
+
     def for_client(self, text: str, groups: list[str] | None = None) -> list[ProjectCard]:
         """Projects whose client the text names, by name, a normalised name or an abbreviation in brackets."""
         words = f" {norm(text)} "
         core = f" {client_key(text)} "
-        out = []
-        for c in self.cards(groups):
-            if not c.client:
-                continue
-            keys = client_aliases(c.client) | {client_key(a) for a in c.aliases if a}
-            if any(k and (f" {k} " in core or (len(k) <= 5 and f" {k} " in words)) for k in keys):
-                out.append(c)
-        return out
+        return [c for c, keys in self._client_keys(groups)
+                if any(k and (f" {k} " in core or (len(k) <= 5 and f" {k} " in words)) for k in keys)]
 
     def people(self, groups: list[str] | None = None) -> dict[str, list[ProjectCard]]:
         """Who worked on what: person -> their project cards. Spellings of one name ("Vicki McFadden",

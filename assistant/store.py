@@ -350,10 +350,16 @@ class Store:
                                       new={d.id for d in part if d.id not in have})
 
     def _read_chunks(self, doc: Document) -> list[Chunk]:
-        got = self.chunks.get(where={"$and": [{"doc_id": doc.id}, {"version": doc.content_hash}]},
-                              include=["metadatas", "documents"])
+        # By id first: a chunk's id is known from its document, version and index, and a lookup by id costs
+        # the same at any store size, where a metadata filter grows with the store. The filter remains for
+        # a record whose chunk count does not account for every chunk.
+        ids = [Chunk(document_id=doc.id, index=i, text="", version=doc.content_hash).id for i in range(doc.chunk_count)]
+        got = self.chunks.get(ids=ids, include=["metadatas", "documents"]) if ids else None
+        if got is None or len(got["ids"]) != len(ids):
+            got = self.chunks.get(where={"$and": [{"doc_id": doc.id}, {"version": doc.content_hash}]},
+                                  include=["metadatas", "documents"])
         chunks = [chunk_from_metadata(t, m) for t, m in zip(got["documents"], got["metadatas"])]
-        return sorted(chunks, key=lambda c: c.index)
+        return sorted((c for c in chunks if c.version == doc.content_hash), key=lambda c: c.index)
 
     # -- reads ------------------------------------------------------------------------------------
     def documents(self, groups: list[str] | None = None) -> list[Document]:
@@ -399,10 +405,9 @@ class Store:
         return doc is not None and doc.content_hash == chunk.version
 
     def dense_search(self, vector: list[float], k: int, filters: Filters | None = None) -> list[DenseHit]:
-        n = self.chunks.count()
-        if n == 0:
-            return []
-        res = self.chunks.query(query_embeddings=[vector], n_results=min(k, n), where=chroma_where(filters),
+        # No count() first: it costs ~10 ms at 100k chunks, and Chroma returns fewer than `n_results` when the
+        # collection holds fewer (none when it is empty).
+        res = self.chunks.query(query_embeddings=[vector], n_results=k, where=chroma_where(filters),
                                 include=["metadatas", "documents", "distances"])
         hits = []
         for text, meta, dist in zip(res["documents"][0], res["metadatas"][0], res["distances"][0]):
