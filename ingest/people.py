@@ -169,21 +169,20 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
     entities: list[str] = []  # organisations and places as the recogniser tagged them
     things: dict[str, list] = {}  # lower-case key -> [count, first spelling]
 
-    def thing(name: str) -> None:
+    def thing(name: str, times: int = 1) -> None:
         name = re.sub(r"\s+", " ", name).strip(" \t\"'“”‘’.,;:()[]")
         name = re.sub(r"^(?i:the)\s+", "", name)
         if len(name) < 3 or not re.search(r"[A-Za-z]", name) or len(name.split()) > 6:
             return
         entry = things.setdefault(name.lower(), [0, name])
-        entry[0] += 1
+        entry[0] += times
 
     for m in _DOMAIN.finditer(body):
         thing(m.group(1))
     for m in _DEFINED.finditer(body):  # a name the document defines counts as named twice
         name = m.group("initials") or m.group("called")
         if m.group("called") or sum(ch.isupper() or ch.isdigit() for ch in name) >= 2:
-            thing(name)
-            thing(name)
+            thing(name, times=2)
     lower = _lower_words(body)
     found: dict[str, Person] = {}
     firsts: list[tuple[str, str]] = []  # bare first names, with their sentence, joined once all full names are known
