@@ -221,6 +221,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
             out.print(f"          {store['error']}", markup=False)
         if "documents" in st:
             out.print(f"Content:  {st['documents']} documents, {st['chunks']} chunks")
+            if not st.get("lexical_ready", True):
+                c = st["lexical_catchup"]
+                out.print(f"Keyword index: building ({c['done']} of {c['total']} documents); answers use dense search "
+                          "until it is ready")
         if "embedder" in st:
             out.print(f"Embedder: {st['embedder']}")
         llm = st.get("llm", {})

@@ -50,7 +50,7 @@ class Engine:
         self.embeddings = embeddings or make_embeddings(self.settings)
         self.store = store or Store(self.settings, self.embeddings)
         self.retriever = Retriever(self.store, self.embeddings, self.settings)
-        self.terms = TermEvidence(TermStats(self.store.lexical))
+        self.terms = TermEvidence(TermStats(self.store.lexical, fallback=self.store.chunk_texts))
         self.judge = Judge(self.terms, judge_model)
         self._projects = None
         self._projects_gen: object = None
@@ -180,6 +180,11 @@ class Engine:
                 ids = [d.id for k in query.listed for d in index.members.get(k, [])]
                 f.doc_ids = [i for i in ids if f.doc_ids is None or i in f.doc_ids]
         k = max(self.settings.top_k, 4 * len(query.listed)) if query.listed else None  # evidence for each listed
+        if mode == "hybrid" and not self.store.lexical_ready:  # never a half-built keyword index, silently
+            mode = "dense"
+            done, total = self.store.catchup_progress
+            notices.append(f"This instance is still building its keyword index ({done} of {total} documents): "
+                           "this answer comes from meaning-based search alone.")
         sources = [s for s in self.retriever.search(query.standalone, f, mode=mode, k=k, timings=timings)
                    if not INJECTION.search(s.chunk.text)]
         recent = query.intent == "latest" or wants_recent(question)

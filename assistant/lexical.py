@@ -238,8 +238,9 @@ class LexicalIndex:
 class TermStats:
     """Document frequencies and per-document term presence, from the same FTS5 index (same stemming)."""
 
-    def __init__(self, index: LexicalIndex):
+    def __init__(self, index: LexicalIndex, fallback=None):
         self.index = index
+        self.fallback = fallback  # (doc_id) -> (heading, passage) pairs, for a document not indexed yet
 
     def total_docs(self) -> int:
         with self.index._lock:
@@ -255,4 +256,5 @@ class TermStats:
         return int(row[0])
 
     def texts_of(self, doc_id: str) -> list[tuple[str | None, str]]:
-        return self.index.texts_of(doc_id)
+        rows = self.index.texts_of(doc_id)
+        return rows if rows or self.fallback is None else self.fallback(doc_id)

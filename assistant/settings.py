@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     lexical_refresh_seconds: float = Field(
         default=2.0, description="How often an app instance checks the shared store for other writers."
     )
+    lexical_background_docs: int = Field(
+        default=300, description="A lexical index behind by more documents than this is built in the background, "
+                                 "and answers come from dense search until it is ready.")
 
     # Writers on a shared store take a lease kept in the store; a writer that dies loses it after this long.
     writer_lease_seconds: float = Field(default=30.0, description="How long a writer's lease lasts unless renewed.")

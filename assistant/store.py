@@ -37,6 +37,9 @@ META_ID = "__meta__"
 LEASE_ID = "__lease__"
 REGISTRY_ID = "__registry__"  # the imported project registry (assistant/registry.py), shared like the documents
 DELETING = "__delete__"
+# Documents per lexical transaction in a background catch-up: small, so that a question's term statistics
+# (read from the same index meanwhile) never wait long for the index's lock.
+BACKGROUND_BATCH = 100
 
 
 class StoreUnavailable(RuntimeError):
@@ -187,6 +190,8 @@ class Store:
         self._renewer: threading.Thread | None = None
         self._stop_renew = threading.Event()
         self.version = 0  # bumps whenever this process sees the content change (caches key on it)
+        self._catchup: dict | None = None  # {"done", "total"} while the lexical index is built in the background
+        self._catchup_thread: threading.Thread | None = None
         self.refresh(force=True)
 
     # -- records ----------------------------------------------------------------------------------
@@ -330,15 +335,71 @@ class Store:
             self.version += 1
             return True
 
-    def _sync_lexical(self) -> None:
+    # -- the lexical index catching up -----------------------------------------------------------
+    @property
+    def lexical_ready(self) -> bool:
+        """False while this instance's lexical index is still being built from the store in the background:
+        search is then dense only (`Retriever.search`), and answers say so."""
+        return self._catchup is None
+
+    @property
+    def catchup_progress(self) -> tuple[int, int]:
+        """(documents loaded, documents to load) of a catch-up under way; (0, 0) when there is none."""
+        c = self._catchup
+        return (c["done"], c["total"]) if c else (0, 0)
+
+    def wait_lexical(self, timeout: float | None = None) -> bool:
+        """Wait for a background catch-up to finish; True when the lexical index is in line."""
+        t = self._catchup_thread
+        if t is not None:
+            t.join(timeout)
+        return self.lexical_ready
+
+    def _stale_lexical(self) -> tuple[list[Document], dict[str, str]]:
         have = self.lexical.versions()
         for doc_id in set(have) - set(self._docs):
             self.lexical.delete(doc_id)
         # By record version, not content hash: narrowing a document's groups changes no byte of it, but
         # must reach this instance's `acl` column all the same.
-        stale = [doc for doc_id, doc in self._docs.items() if have.get(doc_id) != doc.revision]
-        for b in range(0, len(stale), 500):  # one store read and one transaction per 500 documents
-            part = stale[b : b + 500]
+        return [doc for doc_id, doc in list(self._docs.items()) if have.get(doc_id) != doc.revision], have
+
+    def _sync_lexical(self) -> None:
+        if self._catchup is not None:  # the background catch-up re-checks when it ends
+            return
+        stale, have = self._stale_lexical()
+        if len(stale) <= self.settings.lexical_background_docs:
+            self._load_lexical(stale, have)
+            return
+        # A new instance on a large shared store: answer from dense search meanwhile rather than wait.
+        self._catchup = {"done": 0, "total": len(stale)}
+        self._catchup_thread = threading.Thread(target=self._catch_up, args=(stale, have), daemon=True,
+                                                name="lexical-catch-up")
+        log.info("the lexical index is behind by %d documents: building it in the background", len(stale))
+        self._catchup_thread.start()
+
+    def _catch_up(self, stale: list[Document], have: dict[str, str]) -> None:
+        t0 = time.perf_counter()
+        try:
+            while stale:
+                self._load_lexical(stale, have, batch=BACKGROUND_BATCH, progress=self._catchup)
+                with self._lock:  # what changed meanwhile (writes by others, deletions) is loaded too
+                    stale, have = self._stale_lexical()
+                    if stale:
+                        self._catchup = {"done": 0, "total": len(stale)}
+        except Exception:  # the next refresh starts again from what was loaded
+            log.exception("the lexical catch-up failed; it is retried on the next refresh")
+            self._generation = None
+        finally:
+            with self._lock:
+                self._catchup = None
+                self._catchup_thread = None
+                self.version += 1  # term statistics read during the catch-up are recomputed
+            log.info("the lexical index caught up in %.1f s", time.perf_counter() - t0)
+
+    def _load_lexical(self, stale: list[Document], have: dict[str, str], batch: int = 500,
+                      progress: dict | None = None) -> None:
+        for b in range(0, len(stale), batch):  # one store read and one transaction per batch
+            part = stale[b : b + batch]
             got = self.chunks.get(where={"doc_id": {"$in": [d.id for d in part]}}, include=["metadatas", "documents"])
             by_doc: dict[str, list[Chunk]] = {}
             versions = {d.id: d.content_hash for d in part}
@@ -348,6 +409,13 @@ class Store:
                     by_doc.setdefault(c.document_id, []).append(c)
             self.lexical.replace_many([(d, sorted(by_doc.get(d.id, []), key=lambda c: c.index)) for d in part],
                                       new={d.id for d in part if d.id not in have})
+            if progress is not None:
+                progress["done"] = min(b + batch, len(stale))
+
+    def chunk_texts(self, doc_id: str) -> list[tuple[str | None, str]]:
+        """A document's (heading, passage) pairs read from the store, for when the lexical index lacks it."""
+        doc = self._docs.get(doc_id)
+        return [(c.heading, c.text) for c in self._read_chunks(doc)] if doc else []
 
     def _read_chunks(self, doc: Document) -> list[Chunk]:
         # By id first: a chunk's id is known from its document, version and index, and a lookup by id costs
@@ -518,5 +586,7 @@ class Store:
 
     def stats(self) -> dict[str, Any]:
         self.refresh()
+        done, total = self.catchup_progress
         return {"documents": len(self._docs), "chunks": self.count_chunks(), "lexical_chunks": self.lexical.count(),
+                "lexical_ready": self.lexical_ready, "lexical_catchup": {"done": done, "total": total},
                 "generation": self._generation}

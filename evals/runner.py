@@ -269,6 +269,9 @@ def run_eval(dataset: Path, ingest_dir: Path | None = None, out_dir: Path = Path
                 return 2
         if ingest_dir is not None:
             ingest_info = _ingest(engine, Path(ingest_dir), console)
+        if not engine.store.lexical_ready:  # scores are of the whole pipeline, never of dense search alone
+            console.print("Waiting for this instance's keyword index to catch up with the store…", highlight=False)
+            engine.store.wait_lexical()
         use_llm = bool(use_llm and engine.settings.llm_enabled)
         projects = ProjectIndex(engine.store, groups)
         all_relevant = M.dedupe(f for r in rows for f in r.relevant_files)

@@ -268,3 +268,45 @@ def test_commit_many_leaves_no_stale_chunks(store, embeddings):
     assert len(chroma_chunks(store, copy.id)) == 3 and len(chroma_chunks(store, lib.id)) == 2
     assert store.chunks.count() == 7
     assert store.stats()["documents"] == 3 and store.stats()["lexical_chunks"] == 7
+
+
+def test_a_new_instance_answers_from_dense_search_while_its_keyword_index_catches_up(settings_factory, embeddings,
+                                                                                      monkeypatch, tmp_path):
+    """A new instance on a large store loads its lexical index in the background: meanwhile search is dense
+    only and every answer says so; once loaded, the index matches the store and the notice is gone."""
+    import threading
+
+    from assistant.engine import Engine
+    from assistant.lexical import LexicalIndex
+
+    a = Store(settings_factory(), embeddings)
+    docs = [make_doc(f"projects/harbor-{i}.md", [f"Harbor {i}: " + t for t in HARBOR_V1]) for i in range(6)]
+    docs.append(make_doc("projects/library.md", LIBRARY))
+    a.commit_many([(d, c, embeddings.embed_documents([x.embed_text for x in c])) for d, c in docs])
+
+    release, started = threading.Event(), threading.Event()
+    load = LexicalIndex.replace_many
+
+    def held(self, items, new=frozenset()):  # the background load waits until the test has looked
+        if threading.current_thread().name == "lexical-catch-up":
+            started.set()
+            assert release.wait(60)
+        return load(self, items, new)
+
+    monkeypatch.setattr(LexicalIndex, "replace_many", held)
+    b = Store(a.settings.model_copy(update={"lexical_background_docs": 3}), embeddings,
+              lexical_path=tmp_path / "new-instance" / "lexical.sqlite")
+    assert started.wait(30)
+    assert not b.lexical_ready and b.catchup_progress == (0, 7)
+    assert b.stats()["lexical_ready"] is False
+    eng = Engine(settings=b.settings, store=b, embeddings=embeddings)
+    ans = eng.ask("Have we built an app for library patrons to reserve study rooms?")
+    assert "keyword index" in (ans.notice or "") and "0 of 7" in ans.notice
+    assert ans.verdict != "no" and ans.citations and ans.citations[0].source == "projects/library.md"
+
+    release.set()
+    assert b.wait_lexical(60)
+    assert b.lexical.count() == sum(len(c) for _, c in docs)
+    assert lexical_docs(b, "study rooms") == [docs[-1][0].id]
+    ans = eng.ask("Have we built an app for library patrons to reserve study rooms?")
+    assert not ans.notice and ans.citations[0].source == "projects/library.md"

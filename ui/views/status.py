@@ -47,6 +47,11 @@ else:
     st.info("No language model is configured (`OPENAI_BASE_URL` / `OPENAI_API_KEY`): answers are extractive — "
             "quoted from the documents, with citations.", icon=":material/info:")
 
+if not s.get("lexical_ready", True):
+    c = s["lexical_catchup"]
+    st.info(f"This instance is still building its keyword index ({c['done']} of {c['total']} documents). "
+            "Until it is ready, answers come from meaning-based search alone and say so.", icon=":material/info:")
+
 failures = engine.ingestor().failures(state.user_groups(user))
 if failures:
     st.warning(f"{len(failures)} file(s) failed to ingest; the Library page lists them with the reason.", icon=":material/warning:")
