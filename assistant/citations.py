@@ -85,7 +85,8 @@ def check(text: str, citations: list[Citation]) -> tuple[str, list[int], list[st
         return "[" + ", ".join(str(n) for n in keep) + "]" if keep else ""
 
     cleaned = MARK.sub(fix, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)  # "did X [9]." -> "did X."
+    # "did X [9]." -> "did X."; not "an average of .1 percent", where the point starts a number
+    cleaned = re.sub(r"[ \t]+([.,;:!?])(?!\w)", r"\1", cleaned)
     cleaned = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", cleaned)  # "did [9] X" -> "did X"
     uncited = [s for s in split_sentences(cleaned) if _is_claim(s) and not MARK.search(s)]
     return cleaned, sorted(set(removed)), uncited

@@ -95,6 +95,20 @@ def full_name(span: str, lower: set[str]) -> str | None:
     return span
 
 
+def abbreviates(short: str, name: str) -> bool:
+    """Whether `short` is made of a beginning of each word of `name`, in order: "CSV" of "Comma Separated
+    Values", "LOGWORLD" of "Logistics Worldwide"; not "USDS" of "Jane Doe"."""
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", name)]
+    short = short.lower()
+
+    def fits(rest: str, i: int) -> bool:
+        if i == len(words):
+            return not rest
+        return any(rest[:k] == words[i][:k] and fits(rest[k:], i + 1) for k in range(1, min(len(rest), len(words[i])) + 1))
+
+    return bool(words) and fits(short, 0)
+
+
 def _slug_parts(handle: str) -> list[str]:
     return [p for p in re.split(r"[-_.\s]+", handle.lower()) if p]
 
@@ -199,8 +213,10 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
                 continue
             sentence = _sentence_of(text, ent.start_char, ent.end_char)
             name = full_name(ent.text, lower)
-            # "Comma Separated Values (CSV)": a name spelled out before its initials is a thing, not a person.
-            if name and re.match(r"\s*\((?:" + "".join(w[0] for w in name.split()) + r")s?\)", text[ent.end_char:]):
+            # "Comma Separated Values (CSV)", "Logistics Worldwide (LOGWORLD)": a name spelled out before its
+            # abbreviation is a thing, not a person.
+            if name and (m := re.match(r"\s*\(([A-Za-z]{2,15})s?\)", text[ent.end_char:])) \
+                    and abbreviates(m.group(1), name):
                 thing(name)
                 continue
             if name:

@@ -90,3 +90,8 @@ def test_markdown_links_and_short_fragments_are_not_citations():
 def test_cited_numbers_in_order_of_first_use():
     assert cited_numbers("First [3]. Then [1, 3]. Then [2] and [1].") == [3, 1, 2]
     assert cited_numbers("No citations here.") == []
+
+
+def test_a_number_that_starts_with_a_point_keeps_its_space():
+    text, _, _ = check("Rates fell by an average of .1 percent [1]. Savings reached $.5 million [3].", cites(1))
+    assert text == "Rates fell by an average of .1 percent [1]. Savings reached $.5 million."

@@ -76,3 +76,24 @@ def test_a_name_the_document_defines_is_what_it_is_known_by(text, thing):
 
 def test_initials_of_ordinary_words_in_brackets_are_not_names():
     assert "pdf" not in [t.lower() for t in read_names(["Send the form (pdf) to the office by Friday."])[1]]
+
+
+@pytest.mark.parametrize("short, name, want", [
+    ("CSV", "Comma Separated Values", True),
+    ("LOGWORLD", "Logistics Worldwide", True),
+    ("MOBIS", "Mission Oriented Business Integrated Services", True),
+    ("CV", "Comma Separated Values", False),  # every word gives a letter
+    ("USDS", "Jane Doe", False),
+    ("JD", "Jane Doe", True),
+    ("JANEDOES", "Jane Doe", False),
+])
+def test_abbreviates(short, name, want):
+    from ingest.people import abbreviates
+
+    assert abbreviates(short, name) is want
+
+
+def test_a_person_followed_by_an_organisation_abbreviation_stays_a_person():
+    people, _ = read_names(["Schedules include Logistics Worldwide (LOGWORLD) and others, said Andrew Hyder (USDS)."])
+    found = {p.name for p in people}
+    assert "Logistics Worldwide" not in found and "Andrew Hyder" in found
