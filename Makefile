@@ -37,8 +37,10 @@ run: $(STAMP)
 	$(BIN)/streamlit run ui/app.py --server.headless true --browser.gatherUsageStats false \
 	  --server.address $(HOST) --server.port $(PORT)
 
+# One worker per core; a test file stays on one worker (its module fixtures are built once).
+TEST_WORKERS ?= 2
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 eval: $(STAMP)
 	$(BIN)/precedent eval --dataset evals/datasets/sample.jsonl --ingest $(SAMPLE) --out runs/eval-sample --gate evals/thresholds.json

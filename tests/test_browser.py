@@ -216,11 +216,18 @@ def wait_idle(page) -> None:
 
 def ask(page, question: str):
     """Type a question, wait for its answer; returns the answer's chat message."""
-    before = page.get_by_test_id("stChatMessage").count()
+    messages = page.get_by_test_id("stChatMessage")
+    before = messages.count()
+    for _ in range(20):  # after a page switch the conversation re-renders: count once it has settled
+        page.wait_for_timeout(250)
+        if (now := messages.count()) == before:
+            break
+        before = now
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill(question)
     box.press("Enter")
-    answer = page.get_by_test_id("stChatMessage").nth(before + 1)
+    messages.nth(before).get_by_text(question).wait_for(timeout=WAIT_MS)  # the question is where we expect it
+    answer = messages.nth(before + 1)
     answer.get_by_test_id("stAlert").first.wait_for(timeout=WAIT_MS)  # the verdict banner comes last
     wait_idle(page)
     return answer

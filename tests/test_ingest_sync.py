@@ -128,8 +128,8 @@ def test_bad_inputs_reported_and_good_files_ingested(tmp_path):
 
 @needs_shared
 def test_sigkill_mid_ingest_then_full_corpus_is_complete_and_idempotent(tmp_path, embeddings):
-    """18f-mixed: killed part-way, then finished by a second run; 0 failures, pages and slides kept,
-    every opening sentence findable, and a third run writes nothing."""
+    """18f-mixed: killed part-way, then finished by a second run; 0 failures, every format in passages that fit
+    the embedder, pages and slides kept, every opening sentence findable, and a third run writes nothing."""
     folder = tmp_path / "corpus"
     shutil.copytree(MIXED, folder)
     data = tmp_path / "data"
@@ -156,8 +156,12 @@ def test_sigkill_mid_ingest_then_full_corpus_is_complete_and_idempotent(tmp_path
     again = eng.ingestor().ingest_paths([folder])
     assert (again.unchanged, again.added, again.updated, again.new_chunks) == (total, 0, 0, 0)
 
-    for d in docs:
+    from ingest.chunking import count_tokens
+
+    for d in docs:  # every format parsed into passages the embedder takes whole, with their pages and slides
         chunks = eng.store.chunks_of(d.id)
+        assert d.chunk_count == len(chunks) > 0 and all(c.text.strip() for c in chunks), d.source
+        assert max(count_tokens(c.embed_text) + 2 for c in chunks) <= 256, d.source
         if d.format == "pdf":
             assert all(c.page for c in chunks), d.source
         if d.format == "pptx":

@@ -398,32 +398,6 @@ def test_upload_without_extension_uses_the_source_name(tmp_path):
 # -- the whole corpus ------------------------------------------------------------------------------------
 @needs_corpus
 @pytest.mark.slow
-def test_whole_corpus_parses():
-    from ingest.chunking import count_tokens
-
-    files = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
-    assert len(files) >= 240
-    failures, missing_opening = [], []
-    for path in files:
-        rel = path.relative_to(CORPUS).as_posix()
-        try:
-            doc, chunks = parse_file(path, rel, Settings())
-        except IngestError as e:
-            failures.append(f"{rel}: {e}")
-            continue
-        if not opening_found(doc, chunks):
-            missing_opening.append(rel)
-        assert doc.chunk_count == len(chunks) > 0
-        assert all(c.text.strip() for c in chunks)
-        assert max(count_tokens(c.embed_text) + 2 for c in chunks) <= 256, rel
-        if doc.format == "pdf":
-            assert all(c.page for c in chunks), rel
-        if doc.format == "pptx":
-            assert all(c.slide for c in chunks), rel
-    assert failures == []
-    assert missing_opening == []
-
-
 def test_supported_extensions_agree_with_the_sniffer():
     from ingest.safety import FORMAT_OF
 
