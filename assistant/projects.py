@@ -212,7 +212,7 @@ class ProjectIndex:
     def name_of(self, key: str) -> str:
         return self._name.get(key, key.removeprefix("doc:"))
 
-    def known_as(self, key: str, most: int = 2) -> list[str]:
+    def known_as(self, key: str, most: int = 3) -> list[str]:
         """What a project's documents call what was built ("login.gov", "College Scorecard"): names they
         mention often that few other documents do, and that are not its client or its title."""
         docs = self.members.get(key, [])
