@@ -339,7 +339,7 @@ class Store:
     @property
     def lexical_ready(self) -> bool:
         """False while this instance's lexical index is still being built from the store in the background:
-        search is then dense only (`Retriever.search`), and answers say so."""
+        the engine then searches dense only, and its answers say so."""
         return self._catchup is None
 
     @property
@@ -380,21 +380,27 @@ class Store:
     def _catch_up(self, stale: list[Document], have: dict[str, str]) -> None:
         t0 = time.perf_counter()
         try:
-            while stale:
+            while True:
                 self._load_lexical(stale, have, batch=BACKGROUND_BATCH, progress=self._catchup)
-                with self._lock:  # what changed meanwhile (writes by others, deletions) is loaded too
+                # What changed meanwhile (writes by others, deletions) is loaded too. The last check and the
+                # end of the catch-up happen under one lock, so no refresh can slip between them unsynced.
+                with self._lock:
                     stale, have = self._stale_lexical()
-                    if stale:
-                        self._catchup = {"done": 0, "total": len(stale)}
+                    if not stale:
+                        self._end_catch_up()
+                        break
+                    self._catchup = {"done": 0, "total": len(stale)}
+            log.info("the lexical index caught up in %.1f s", time.perf_counter() - t0)
         except Exception:  # the next refresh starts again from what was loaded
             log.exception("the lexical catch-up failed; it is retried on the next refresh")
-            self._generation = None
-        finally:
             with self._lock:
-                self._catchup = None
-                self._catchup_thread = None
-                self.version += 1  # term statistics read during the catch-up are recomputed
-            log.info("the lexical index caught up in %.1f s", time.perf_counter() - t0)
+                self._end_catch_up()
+                self._generation = None
+
+    def _end_catch_up(self) -> None:
+        self._catchup = None
+        self._catchup_thread = None
+        self.version += 1  # term statistics read during the catch-up are recomputed
 
     def _load_lexical(self, stale: list[Document], have: dict[str, str], batch: int = 500,
                       progress: dict | None = None) -> None:
