@@ -4,15 +4,17 @@
     python -m evals.bench --sizes 1000,10000 --out runs/bench.json
 
 What is measured, in one process run:
-- embedder: passages/s and tokens/s on 256 real passages of 150–200 tokens (chunks of the 18F corpus);
+- embedder: passages/s and tokens/s on 256 real passages of 150–200 tokens (chunks of the 18F corpus), each time
+  in a fresh process like the ingest's, right before and right after the ingest; the median is the ceiling;
 - ingest: the 18F mixed-format corpus into a fresh temporary store (documents/s, chunks/s, and chunks/s
   as a share of the raw embedder rate), with the peak RSS of the process tree (parser workers included);
 - queries: p50/p95 of retrieval alone (`engine.retriever.search`) and of the whole extractive answer
   (`engine.ask`) at each store size, on embedded Chroma and on a Chroma server on loopback. The stores are
   synthetic: about 2,000 real chunks are embedded once; the rest recombine their sentences, with vectors
   that perturb the real ones slightly (then renormalised). Generated sets are cached under
-  runs/bench-cache/. Stores are written through `Store.commit`, 20 chunks per document. Building a second
-  instance's lexical index from the shared store is timed too;
+  runs/bench-cache/. Stores are written through `Store.commit`, 20 chunks per document. A second instance on
+  the same store is timed too: how soon it opens, one answer while its lexical index loads in the background
+  (dense only, with a notice), and when the index is ready;
 - first answer: from a fresh process start to the first `engine.ask` answer.
 """
 
