@@ -347,10 +347,9 @@ def ceiling_passages(emb, base_texts: list[str], n: int = 256) -> list[str]:
     return pick
 
 
-def bench_embedder(emb, base_texts: list[str], work: Path, n: int = 256) -> dict:
-    """The raw embedder's throughput, measured as the ingest runs: in a fresh process with the same
-    environment (see `bench_ingest`), on the whole machine."""
-    pick = ceiling_passages(emb, base_texts, n)
+def bench_embedder(emb, pick: list[str], work: Path) -> dict:
+    """The raw embedder's throughput on `pick` (see `ceiling_passages`), measured as the ingest runs: in a fresh
+    process with the same environment (see `bench_ingest`), on the whole machine."""
     f = work / "ceiling-passages.json"
     f.write_text(json.dumps(pick))
     out = subprocess.run([sys.executable, "-c", CEILING, str(f)], env=_child_env(work / "ceiling"), cwd=str(work),
@@ -560,7 +559,8 @@ def run_bench(sizes: list[int] | None = None, out_file: Path = Path("runs/bench.
         base_texts, base_vecs, origin = base_passages(emb, log, cache, base_size)
         res["base"] = {"passages": len(base_texts), "origin": origin}
         log("raw embedder throughput (separate process)")
-        ceilings = [bench_embedder(emb, base_texts, work)]
+        pick = ceiling_passages(emb, base_texts)
+        ceilings = [bench_embedder(emb, pick, work)]
         log(f"embedder: {ceilings[0]['passages_per_s']} passages/s")
 
         ingest_dir: Path | None = None
@@ -569,7 +569,7 @@ def run_bench(sizes: list[int] | None = None, out_file: Path = Path("runs/bench.
             ingest_dir = Path(res["ingest"]["data_dir"])
             log(f"ingest: {res['ingest']['chunks_per_s']} chunks/s, peak RSS {res['ingest']['peak_rss_mb']:.0f} MB")
             log("raw embedder throughput again, right after the ingest")
-            ceilings.append(bench_embedder(emb, base_texts, work))
+            ceilings.append(bench_embedder(emb, pick, work))
             log(f"embedder: {ceilings[-1]['passages_per_s']} passages/s")
         else:
             res["ingest"] = {"skipped": f"corpus {corpus} not found"}
