@@ -20,7 +20,7 @@ from assistant.lexical import TermStats
 from assistant.models import Answer, Document, Filters, Query, Retrieved, Turn
 from assistant.query import listing, understand
 from assistant.projects import highlights
-from assistant.retrieval import Mode, ProjectHit, Retriever, newest_first, wants_recent
+from assistant.retrieval import Mode, ProjectHit, Retriever, lead_with_newest, newest_first, wants_recent
 from assistant.terms import INJECTION, TermEvidence, key_terms
 from assistant.settings import Settings, get_settings
 from assistant.store import Store, describe_store
@@ -200,6 +200,11 @@ class Engine:
                 verdict, matches, closest = "yes", listed[: max(self.settings.max_projects, 10)], []
         if llm_wanted and self.settings.llm_judge and verdict != "no":
             verdict, matches = self._llm_judge(query, verdict, matches, judged, notices)
+        if recent and verdict == "yes" and judged:
+            # Newer related work may lead, unless the question names what the best match is and it is not
+            about = self.terms.names_about(query, judged[0].project)
+            matches = lead_with_newest(matches, [j.project for j in judged if j.p >= self.judge.model.related
+                                                 and self.terms.names_about(query, j.project) >= about])
         if recent and matches:
             doc_hits = newest_first(self.store, question, matches, doc_hits,
                                     lambda h: self.project_docs(h, f.groups))
@@ -207,6 +212,8 @@ class Engine:
         timings["judge_ms"] = (t2 - t1) * 1000
         groups = f.groups
         missing = judged[0].missing if judged and verdict == "no" else None
+        if missing:  # words no document has are said so; the others are only absent from the closest work
+            missing = [(t, self.terms.df(t) == 0) for t in missing]
         shown_ids = [d.id for h in matches + closest for d in self._members(h, groups)]
         allowed = self.store.committed(shown_ids, groups)  # one read of the records for the whole answer
         answer = compose(question, matches, closest, lambda h: self.project_docs(h, groups, allowed), self.terms.idf,

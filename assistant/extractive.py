@@ -157,7 +157,7 @@ def _header(pm: ProjectMatch) -> str:
 
 
 def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit], project_docs, weight,
-            recent: bool = False, missing: list[str] | None = None, verdict: str = "yes", opening=None) -> Answer:
+            recent: bool = False, missing: list[tuple[str, bool]] | None = None, verdict: str = "yes", opening=None) -> Answer:
     """Write the answer. `project_docs(hit)` gives all documents of a project; `weight(term)` its IDF;
     `opening(hit)`, when given, the (Source, sentence) that opens the project's main document.
 
@@ -193,7 +193,7 @@ def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit],
                 lines.append(f"People: {_who(pm)}")
     else:
         answer.abstained = True
-        gap = f" (nothing in our documents mentions: {', '.join(missing[:3])})" if missing else ""
+        gap = _gap(missing or [])
         lines.append(f"No, we have no record of that{gap}.")
         if closest:
             lines.append("")
@@ -208,6 +208,16 @@ def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit],
     answer.answer = "\n".join(lines)
     answer.citations = citer.citations
     return answer
+
+
+def _gap(missing: list[tuple[str, bool]]) -> str:
+    """Why not, in words that stay true: a term no document has, or one the closest work lacks."""
+    nowhere = [t for t, absent in missing if absent][:3]
+    if nowhere:
+        return f" (nothing in our documents mentions: {', '.join(nowhere)})"
+    if missing:
+        return f" (the closest work does not mention: {', '.join(t for t, _ in missing[:3])})"
+    return ""
 
 
 def _names_person(person: str, text: str) -> bool:

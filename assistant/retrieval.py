@@ -171,6 +171,19 @@ def _recency_rerank(hits: list[DocHit], window: int = 12) -> list[DocHit]:
     return strong + weak + tail
 
 
+def lead_with_newest(matches: list[ProjectHit], eligible: list[ProjectHit]) -> list[ProjectHit]:
+    """"What's the latest on X?": the match is confirmed by the best evidence, but the answer is the newest
+    work on X. Of the `eligible` work (matches and related work that may speak for X), the one with the newest
+    retrieved document leads; the matches keep their order after it."""
+    def newest(p: ProjectHit) -> str:
+        return max((d.document.date or "" for d in p.docs), default="")
+
+    lead = max(eligible, key=newest, default=None)  # max keeps the first of equals: the best match on a tie
+    if lead is None or not newest(lead) or newest(lead) <= newest(matches[0]):
+        return matches
+    return [lead] + [m for m in matches if m is not lead]
+
+
 def newest_first(store, question: str, matches: list[ProjectHit], doc_hits: list, project_docs) -> list:
     """"Latest on X": the project's newest document leads, even if retrieval ranked it lower."""
     from assistant.projects import UPDATE_TYPES

@@ -152,7 +152,8 @@ class TermEvidence:
     def _present(self, terms: list[str], asserted: set[str]) -> dict[str, bool]:
         out = {}
         for t in terms:
-            parts = stems_of(t)
+            # "market-research" is asserted by "market research" too: every piece, not the joined form
+            parts = {stem(p) for p in re.split(r"[-/]", t) if p}
             out[t] = stem(t) in asserted or bool(parts) and parts <= asserted
         return out
 
@@ -163,9 +164,7 @@ class TermEvidence:
 
     def evidence(self, query, project) -> Evidence:
         terms, names = query.terms, query.names
-        meta = stems_of(" ".join(filter(None, [project.name, project.client or "",
-                                               *(d.document.title for d in project.docs),
-                                               *(d.document.client or "" for d in project.docs)])))
+        meta = _meta_stems(project)
         asserted = set(meta)
         for src in project.sources[: self.evidence_chunks]:
             asserted |= self.chunk_profile(src.chunk)
@@ -182,6 +181,21 @@ class TermEvidence:
         top = max(terms, key=self.idf) if terms else None
         missing = [t for t in dict.fromkeys(names + sorted(terms, key=lambda t: -self.idf(t))) if not present[t]]
         return Evidence(self._coverage(terms, present), names_cov, present[top] if top else True, missing)
+
+    def names_about(self, query, project) -> float:
+        """Share of the question's names that say what the project *is* (its name, titles, client, what it is
+        known as), not only what its documents mention: "the last FreightLens report" is about FreightLens,
+        not about a proposal that cites FreightLens as a reference. 1 when the question names nothing."""
+        if not query.names:
+            return 1.0
+        about = _meta_stems(project) | stems_of(" ".join(project.known_as))
+        present = self._present(query.names, about)
+        return sum(present.values()) / len(query.names)
+
+
+def _meta_stems(project) -> set[str]:
+    return stems_of(" ".join(filter(None, [project.name, project.client or "", *(d.document.title for d in project.docs),
+                                           *(d.document.client or "" for d in project.docs)])))
 
 
 def _asserted(text: str) -> set[str]:

@@ -19,7 +19,7 @@ from ingest.claims import work_claims
 from ingest.parsers import Block, Parsed, clean
 from ingest.people import read_names
 
-DESCRIBER = 7  # bump when what describe() extracts changes: stored documents are then described again
+DESCRIBER = 8  # bump when what describe() extracts changes: stored documents are then described again
 SUMMARY_CHARS = 300
 SCAN_BLOCKS = 60  # text patterns are looked for near the start, where front-page facts live
 

@@ -219,6 +219,9 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
                     and abbreviates(m.group(1), name):
                 thing(name)
                 continue
+            if name and _inside_a_phrase(text[:ent.start_char]):
+                thing(name)
+                continue
             if name:
                 p = found.setdefault(name, Person(name=name, evidence=sentence))
                 if not p.role and (role := _role_near(name, sentence)):
@@ -251,6 +254,15 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
             del found[name]
     named = sorted((v for v in things.values() if v[0] >= 2), key=lambda v: -v[0])
     return list(found.values()), [v[1] for v in named[:MOST_THINGS]]
+
+
+# "a Starter Kit", "the Digital Playbook", "the GI Bill Statement of Benefits": two capitalised words right after
+# an article or an acronym are part of a title or a thing. English puts neither before a person's name.
+_BEFORE_A_THING = re.compile(r"(?:(?<![A-Za-z])(?:a|an|the|A|An|The)|\b[A-Z]{2,}(?<!['’]s))\s+$")
+
+
+def _inside_a_phrase(before: str) -> bool:
+    return bool(_BEFORE_A_THING.search(before[-40:]))
 
 
 def _sentence_of(text: str, start: int, end: int) -> str:

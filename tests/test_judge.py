@@ -57,6 +57,7 @@ BANK = doc("pocket.md", "PocketTeller", "Cedar Valley Credit Union")
     # (question, {feature: expected value}) on the ParkPass candidate
     ("Have we built an online permit system for a parks department?", {"coverage": 1.0, "names": 1.0, "top_term": 1.0}),
     ("Have we built swim lesson registration?", {"coverage": 0.0, "top_term": 0.0}),  # only in a negated sentence
+    ("Have we built an online-permit system?", {"coverage": 1.0}),  # a hyphenated term, written as two words
     ("Did we do permits for Maple Falls?", {"names": 1.0}),
     ("Did we do permits for Springfield?", {"names": 0.0}),
 ])
@@ -150,12 +151,19 @@ def test_composer_verdict_lines(terms, verdict, first_line, abstained):
     assert a.projects[0].is_match is (verdict == "yes")
 
 
-def test_composer_no_record_names_the_closest_work(terms):
+@pytest.mark.parametrize("missing, why", [
+    ([("nuclear", True), ("reactor", True)], "(nothing in our documents mentions: nuclear, reactor)"),
+    ([("permit", False), ("reactor", True)], "(nothing in our documents mentions: reactor)"),
+    # a word that some document has is only absent from the closest work: the answer must not say "nothing"
+    ([("permit", False)], "(the closest work does not mention: permit)"),
+    ([], ""),
+])
+def test_composer_no_record_names_the_closest_work(terms, missing, why):
     p = project("ParkPass", [source(PARK, PERMITS)], "City of Maple Falls")
     a = compose("Have we built a nuclear reactor controller?", [], [p], lambda h: [PARK], terms.idf,
-                missing=["nuclear", "reactor"], verdict="no")
-    assert a.abstained and a.answer.startswith("No, we have no record of that")
-    assert "nuclear" in a.answer and a.closest[0].name == "ParkPass" and not a.closest[0].is_match
+                missing=missing, verdict="no")
+    assert a.abstained and a.answer.splitlines()[0] == f"No, we have no record of that{' ' + why if why else ''}."
+    assert a.closest[0].name == "ParkPass" and not a.closest[0].is_match
 
 
 def test_composer_never_quotes_a_negated_sentence(terms):
@@ -188,3 +196,33 @@ def test_fit_is_deterministic_and_weighs_each_corpus_the_same():
     hi = dict.fromkeys(FEATURES, 0.5) | {"coverage": 0.95, "inv_rank": 1.0}
     lo = dict.fromkeys(FEATURES, 0.5) | {"coverage": 0.05, "inv_rank": 1.0}
     assert m.probability([hi])[0] > m.probability([lo])[0]
+
+
+def _dated(name: str, date: str | None) -> ProjectHit:
+    d = Document(source=f"{name}.md", title=name, date=date, content_hash="h-" + name)
+    return project(name, [source(d, PERMITS)])
+
+
+@pytest.mark.parametrize("matches, related, lead", [
+    # "What's the latest on X?": newer related work on X leads the confirmed match
+    ([("a", "2021-03-01")], [("b", "2024-05-01")], "b"),
+    ([("a", "2024-05-01")], [("b", "2021-03-01")], "a"),  # the match is already the newest
+    ([("a", "2021-03-01"), ("b", "2023-01-01")], [], "b"),  # among matches too
+    ([("a", "2021-03-01")], [("b", None)], "a"),  # an undated document never leads
+    ([("a", "2022-01-01")], [("b", "2022-01-01")], "a"),  # a tie keeps the best match
+])
+def test_latest_questions_lead_with_the_newest_related_work(matches, related, lead):
+    from assistant.retrieval import lead_with_newest
+
+    m = [_dated(n, d) for n, d in matches]
+    out = lead_with_newest(m, m + [_dated(n, d) for n, d in related])
+    assert out[0].name == lead and {p.name for p in m} <= {p.name for p in out}
+
+
+def test_a_newer_match_that_is_not_what_the_question_names_does_not_lead(terms):
+    """"The last FreightLens status report": a newer project whose proposal cites FreightLens is not it."""
+    q = understand("What did the last ParkPass status report say?")
+    park = project("ParkPass", [source(PARK, PERMITS)], "City of Maple Falls")
+    cites = doc("bank-proposal.md", "Proposal: PocketTeller", "Cedar Valley Credit Union")
+    bank = project("PocketTeller", [source(cites, BANKING + " Like ParkPass, it takes card payments.")])
+    assert terms.names_about(q, park) == 1.0 and terms.names_about(q, bank) == 0.0

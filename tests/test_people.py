@@ -74,6 +74,23 @@ def test_a_name_the_document_defines_is_what_it_is_known_by(text, thing):
     assert thing in read_names([text])[1]
 
 
+@pytest.mark.parametrize("before, inside", [
+    ("The outcome will be a ", True),  # "a Starter Kit"
+    ("An ", True),
+    ("read the ", True),
+    ("Theodore ", False),
+    ("Post-9/11 GI ", True),  # "GI Bill Statement of Benefits"
+    ("We asked ", False),
+    ("Administrator ", False),  # a title before a name is a title
+    ("USDS’s ", False),
+    ("Data ", False),
+])
+def test_a_capitalised_pair_after_an_article_or_an_acronym_is_a_thing(before, inside):
+    from ingest.people import _inside_a_phrase
+
+    assert _inside_a_phrase(before) is inside
+
+
 def test_initials_of_ordinary_words_in_brackets_are_not_names():
     assert "pdf" not in [t.lower() for t in read_names(["Send the form (pdf) to the office by Friday."])[1]]
 
