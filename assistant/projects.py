@@ -39,6 +39,31 @@ def client_key(name: str) -> str:
     return " ".join(w for w in norm(words).split() if w not in _ORG_FILLER)
 
 
+def initialisms(name: str) -> set[str]:
+    """What an organisation is called by its initials: "Federal Bureau of Investigation" -> FBI, "Department
+    of Justice" -> DOJ, "U.S. Geological Survey" -> USGS, "Department of Health and Human Services" -> HHS.
+    The initials of its capitalised words, with and without "of", and without a leading "Department" or
+    "Office". Three letters at least, lower-cased; matched only where a question writes them in capitals."""
+    words = re.findall(r"[A-Za-z]+", re.sub(r"\([^)]*\)", " ", name))
+    out = set()
+    for keep_of in (False, True):
+        picked = [w for w in words if w[0].isupper() or (keep_of and w == "of")]
+        bare = picked[1:] if picked and picked[0] in ("Department", "Office") else []
+        for ws in (picked, bare):
+            while ws and ws[0] == "of":
+                ws = ws[1:]
+            while ws and ws[-1] == "of":
+                ws = ws[:-1]
+            if len(ws) >= 3:
+                out.add("".join(w[0] for w in ws).lower())
+    return out
+
+
+def capitals(text: str) -> set[str]:
+    """The all-capital words of a text, lower-cased: where an initialism may be named."""
+    return {w.lower() for w in re.findall(r"\b[A-Z]{3,}\b", text)}
+
+
 def client_aliases(name: str) -> set[str]:
     """The keys a client is asked about by: its name and the abbreviation it gives in brackets ("(VA)")."""
     keys = {client_key(name)}
@@ -306,16 +331,18 @@ class ProjectIndex:
         cards: normalising every card's client on every listing question grew with the store."""
         key = None if groups is None else tuple(sorted(groups))
         if key not in self._clients:
-            self._clients[key] = [(c, client_aliases(c.client) | {client_key(a) for a in c.aliases if a})
-                                  for c in self.cards(groups) if c.client]
+            self._clients[key] = [(c, client_aliases(c.client) | {client_key(a) for a in c.aliases if a},
+                                   initialisms(c.client)) for c in self.cards(groups) if c.client]
         return self._clients[key]
 
     def for_client(self, text: str, groups: list[str] | None = None) -> list[ProjectCard]:
-        """Projects whose client the text names, by name, a normalised name or an abbreviation in brackets."""
+        """Projects whose client the text names, by name, a normalised name, an abbreviation in brackets or,
+        written in capitals, its initials."""
         words = f" {norm(text)} "
         core = f" {client_key(text)} "
-        return [c for c, keys in self._client_keys(groups)
-                if any(k and (f" {k} " in core or (len(k) <= 5 and f" {k} " in words)) for k in keys)]
+        caps = capitals(text)
+        return [c for c, keys, inits in self._client_keys(groups)
+                if any(k and (f" {k} " in core or (len(k) <= 5 and f" {k} " in words)) for k in keys) or inits & caps]
 
     def people(self, groups: list[str] | None = None) -> dict[str, list[ProjectCard]]:
         """Who worked on what: person -> their project cards. Spellings of one name ("Vicki McFadden",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.models import Query
+from assistant.projects import initialisms
 from assistant.retrieval import wants_recent
 from assistant.terms import key_terms, names_in, stem
 
@@ -30,7 +31,8 @@ _LISTING_WORDS = {"work", "worked", "working", "project", "projects", "done", "d
                   "client", "customer", "ever", "past", "previous", "previously", "us", "company", "year", "years",
                   "now", "currently", "current", "right", "moment", "today", "active", "ongoing", "running",
                   "technology", "technologies", "using", "used", "use", "stack", "run", "ran", "had", "have", "has",
-                  "took", "handled", "started", "finished", "completed"}
+                  "took", "handled", "started", "finished", "completed",
+                  "across", "including", "included", "together", "overall"}  # "across DOJ, FBI included"
 _NOW = re.compile(r"\b(working on|currently|right now|at the moment|these days|ongoing|active|in progress|now)\b", re.I)
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 RECENT_DAYS = 90  # "what are we working on now?": active in the registry, or an update this recent
@@ -51,7 +53,7 @@ def listing(text: str, index, today: str | None = None) -> list[str]:
     if intent_of(text) not in ("list", "latest") and not re.match(r"(?i)\s*projects?\b", text):
         return []
     if cards := index.for_client(text):
-        if _only(text, {stem(w) for c in cards for w in key_terms(c.client or "")}):
+        if _only(text, {stem(w) for c in cards for w in key_terms(" ".join([c.client or "", *initialisms(c.client or "")]))}):
             return [c.key for c in cards]
     all_cards = index.cards()
     words = {stem(t) for t in key_terms(text)}

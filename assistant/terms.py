@@ -63,10 +63,12 @@ def stem(word: str) -> str:
 
 def stems_of(text: str) -> set[str]:
     out = set()
-    for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9'’/\-]*[A-Za-z0-9]|[A-Za-z0-9]", text):
+    # A dotted name ("code.gov", "Node.js") is kept whole as well as in pieces, so a question that names it
+    # finds it; the whole form is required for it (its pieces are common words).
+    for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9'’/\-.]*[A-Za-z0-9]|[A-Za-z0-9]", text):
         out.add(stem(w))
-        if "-" in w or "/" in w:
-            out.update(stem(p) for p in re.split(r"[-/]", w) if p)
+        if "-" in w or "/" in w or "." in w:
+            out.update(stem(p) for p in re.split(r"[-/.]", w) if p)
     return out
 
 

@@ -151,11 +151,12 @@ def _best_pair(ans: np.ndarray, nor: np.ndarray, allp: np.ndarray, max_related: 
 BOOTSTRAPS = 200
 
 
-def _choose_thresholds(questions: list[dict], best_p: list[float], max_related: float = 0.15,
+def _choose_thresholds(questions: list[dict], best_p: list[float], max_related: float = 0.13,
                        false_no_weight: float = 1.5) -> tuple[float, float]:
     """(yes, related): minimise `false_no_weight` x the false-"no" rate plus the false-"yes" rate on these
-    questions, with at most `max_related` of them in the middle band. At most 15% in the band on the training
-    questions keeps it under the 20% we promise on corpora the judge has not seen (at 18% it reached 24%).
+    questions, with at most `max_related` of them in the middle band. At most 13% in the band on the training
+    questions keeps it under the 20% we promise on corpora the judge has not seen (at 18% it reached 24%, and
+    at 15% 21% on the sample corpus once dotted names such as "code.gov" were matched).
 
     The cost is flat over wide ranges, so its single best pair jumps with small changes to the features (the
     held-out `related` threshold moved 0.41 -> 0.55 after one fix to term matching, and its false "no" doubled).

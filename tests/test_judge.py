@@ -16,7 +16,7 @@ from assistant.lexical import LexicalIndex, TermStats
 from assistant.models import Chunk, Document, Source
 from assistant.query import understand
 from assistant.retrieval import DocHit, ProjectHit
-from assistant.terms import NEGATION, TermEvidence, key_terms, names_in, stem
+from assistant.terms import NEGATION, TermEvidence, key_terms, names_in, stem, stems_of
 
 PERMITS = ("We built ParkPass, an online permit system for the City of Maple Falls parks department. "
            "Residents book picnic shelters and pay fees by card.")
@@ -68,6 +68,16 @@ def test_term_features(terms, question, want):
     assert set(FEATURES) <= set(f)
     for k, v in want.items():
         assert f[k] == pytest.approx(v, abs=0.01), (k, f)
+
+
+@pytest.mark.parametrize("text, question, present", [
+    ("Sign up at parkpass.gov today.", "Did we work on parkpass.gov?", True),
+    ("We wrote the API in Node.js.", "Which projects used Node.js?", True),
+    ("Our code is public; see the gov site.", "Did we work on code.gov?", False),  # its pieces apart are not the name
+])
+def test_a_dotted_name_is_found_whole(terms, text, question, present):
+    term, = key_terms(question)[-1:]
+    assert terms._present([term], stems_of(text))[term] is present
 
 
 def test_rank_and_similarity_features(terms):

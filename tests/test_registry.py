@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from assistant.engine import Engine
+from assistant.projects import initialisms
 from assistant.registry import RegistryError, load_registry
 from assistant.settings import Settings
 
@@ -136,6 +137,11 @@ def test_listing_questions_are_answered_from_the_index(corpus, tmp_path, embeddi
         a = eng.ask(question)
         assert a.verdict == "yes" and [p.name for p in a.projects] == want, (question, a.answer)
         assert all(p.citations for p in a.projects), (question, a.answer)
+    a = eng.ask("What have we done for POW?")  # the client's initials, written in capitals
+    assert a.verdict == "yes" and [p.name for p in a.projects] == ["HarborPass"], a.answer
+    # Two clients in one question, with the connecting words a listing question has
+    a = eng.ask("What have we done across the Port of Wexley and Lakeside Library, all of it included?")
+    assert a.verdict == "yes" and sorted(p.name for p in a.projects) == ["HarborPass", "ShelfHelp"], a.answer
 
 
 def test_sample_corpus_cards_match_its_registry(tmp_path, embeddings):
@@ -152,3 +158,16 @@ def test_sample_corpus_cards_match_its_registry(tmp_path, embeddings):
         assert (card.start, card.end) == (p.start, p.end), p.name
         assert [(t.name, t.role) for t in card.team][: len(p.team)] == [(m.name, m.role) for m in p.team], p.name
         assert card.documents and all(s.startswith(p.folder + "/") for s in card.documents), p.name
+
+
+@pytest.mark.parametrize("client, initials", [
+    ("Federal Bureau of Investigation", "fbi"),
+    ("Department of Justice", "doj"),
+    ("U.S. Geological Survey", "usgs"),
+    ("Department of the Interior", "doi"),
+    ("Department of Health and Human Services", "hhs"),
+    ("Royal Bank of Canada", "rbc"),
+])
+def test_a_client_is_known_by_its_initials(client, initials):
+    assert initials in initialisms(client)
+    assert not initialisms("Lakeside Library")  # two letters are too few to be sure of
