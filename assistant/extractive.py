@@ -18,6 +18,8 @@ RELATED = "Related work, not a confirmed match: we have no record of exactly thi
 
 LEAD_Q = re.compile(r"\b(led|lead|leads|leading|ran|managed|manager|in charge|head(ed)?|owner|owned)\b", re.I)
 ASKED_ROLE = re.compile(r"\b(" + ROLE_WORDS + r")\b", re.I)
+# "Who has written about X?": the authors of the documents that match are the answer.
+WROTE_Q = re.compile(r"\b(wrote|written|writes|writing|authors?|authored|blogged|posted)\b", re.I)
 LEAD_ROLE = re.compile(r"\b(lead|led|manager|owner|head|director|principal|in charge)\b", re.I)
 
 
@@ -229,7 +231,9 @@ def _names_person(person: str, text: str) -> bool:
 def _compose_people(question, matches, project_docs, weight, citer: Citer, answer: Answer) -> Answer:
     """"Who has done X?": people ranked by evidence that ties them to X (a sentence, else a passage, that names
     both the person and the topic), a stated role counting more; each comes with that cited sentence."""
-    terms = {_stem(t): weight(t) for t in key_terms(question) if not LEAD_Q.fullmatch(t)}
+    terms = {_stem(t): weight(t) for t in key_terms(question) if not LEAD_Q.fullmatch(t) and not WROTE_Q.fullmatch(t)}
+    writers = bool(WROTE_Q.search(question))
+    wrote: set[str] = set()
     total = sum(terms.values()) or 1.0
 
     def topical(text: str) -> float:
@@ -257,6 +261,21 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
                         score = 2 * topical(sent) + passage
                         if best is None or score > best[0]:
                             best = (score, src, sent)
+            if writers and best is None:
+                # Named by a matching document's metadata, not its text: its author (or addressee). For "who
+                # has written about X?" that is the tie that counts, cited by the document's most topical sentence.
+                for d in hit.docs:
+                    if person in d.document.people:
+                        # One of many authors (a round-up post) is less tied to the topic than a sole one.
+                        share = max(1, sum(not any(_names_person(q, s.chunk.text) for s in d.sources)
+                                           for q in d.document.people)) ** -0.5
+                        for src in d.sources:
+                            for sent in _sentences(src):
+                                score = (2 * topical(sent) + topical(src.chunk.text)) * share
+                                if best is None or score > best[0]:
+                                    best = (score, src, sent)
+                if best:
+                    wrote.add(person)
             entry = ranked.setdefault(person, {"name": person, "score": 0.0, "projects": [], "citations": [],
                                                "role": roles.get(person), "tie": 0.0, "fallback": None})
             entry["projects"].append(f"{pm.name} ({pm.period})" if pm.period else pm.name)
@@ -296,7 +315,7 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
         lines.append(f"Yes — {who} done this work, across {len(matches)} project{'s' if len(matches) > 1 else ''}.")
         for e in people:
             lines.append("")
-            role = f" ({e['role']})" if e["role"] else ""
+            role = f" ({e['role']})" if e["role"] else " (author)" if e["name"] in wrote else ""
             lines.append(f"**{e['name']}**{role} — {', '.join(e['projects'])}")
             for num, sent in e["citations"][:2]:
                 lines.append(f"- {sent} [{num}]")

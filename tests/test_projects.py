@@ -80,6 +80,18 @@ def test_people_and_expertise_answers_name_people_with_citations(engine):
     assert a.people[0]["citations"] and all(any(c.n == n for c in a.citations) for n in a.people[0]["citations"])
 
 
+def test_who_has_written_about_it_names_the_authors_of_matching_documents(engine):
+    """The text of "A year of HarborPass" never names its author: its front matter does."""
+    a = engine.ask("Who has written about how many mooring permits HarborPass handles in a season?")
+    tomas = next((p for p in a.people if p["name"] == "Tomas Reyes"), None)
+    assert tomas and tomas["role"] is None and "**Tomas Reyes** (author)" in a.answer, a.answer
+    cited = [c for c in a.citations if c.n in tomas["citations"]]
+    assert cited and all(c.source == "posts/2023-05-10-harbor-year-one.md" for c in cited), a.answer
+    # Not asked who wrote: nobody is called an author, and who the text says led it comes first.
+    led = engine.ask("Who led the HarborPass launch?")
+    assert "(author)" not in led.answer and led.people[0]["name"] == "Anika Solberg", led.answer
+
+
 def test_latest_question_leads_with_the_newest_update(engine):
     a = engine.ask("What is the latest news on HarborPass?")
     assert not a.abstained
