@@ -228,6 +228,27 @@ def _names_person(person: str, text: str) -> bool:
     return person in text or bool(re.search(r"\b" + re.escape(last) + r"\b", text))
 
 
+def _author_shares(hit: ProjectHit) -> dict[str, float]:
+    """Per matching document, the weight of one of its authors (the people only its metadata names): one of
+    many authors (a round-up post) is less tied to the topic than a sole one."""
+    return {d.document.id: max(1, sum(not any(_names_person(q, s.chunk.text) for s in d.sources)
+                                      for q in d.document.people)) ** -0.5 for d in hit.docs}
+
+
+def _authored(person: str, hit: ProjectHit, topical, shares: dict[str, float]) -> tuple[float, Source, str] | None:
+    """The most topical sentence of a matching document whose metadata names `person`, with its score."""
+    best = None
+    for d in hit.docs:
+        if person not in d.document.people:
+            continue
+        for src in d.sources:
+            for sent in _sentences(src):
+                score = (2 * topical(sent) + topical(src.chunk.text)) * shares[d.document.id]
+                if best is None or score > best[0]:
+                    best = (score, src, sent)
+    return best
+
+
 def _compose_people(question, matches, project_docs, weight, citer: Citer, answer: Answer) -> Answer:
     """"Who has done X?": people ranked by evidence that ties them to X (a sentence, else a passage, that names
     both the person and the topic), a stated role counting more; each comes with that cited sentence."""
@@ -249,6 +270,7 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
         answer.projects.append(pm)
         roles = {p: r for d in docs for p, r in d.roles.items()} | {p: r for p, r in hit.team.items() if r}
         everyone = list(dict.fromkeys([*hit.team, *(p for d in docs for p in d.people)]))  # not only the first few
+        shares = _author_shares(hit) if writers else {}
         for person in everyone:
             best: tuple[float, Source, str] | None = None
             for src in hit.sources[:8]:
@@ -264,16 +286,7 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
             if writers and best is None:
                 # Named by a matching document's metadata, not its text: its author (or addressee). For "who
                 # has written about X?" that is the tie that counts, cited by the document's most topical sentence.
-                for d in hit.docs:
-                    if person in d.document.people:
-                        # One of many authors (a round-up post) is less tied to the topic than a sole one.
-                        share = max(1, sum(not any(_names_person(q, s.chunk.text) for s in d.sources)
-                                           for q in d.document.people)) ** -0.5
-                        for src in d.sources:
-                            for sent in _sentences(src):
-                                score = (2 * topical(sent) + topical(src.chunk.text)) * share
-                                if best is None or score > best[0]:
-                                    best = (score, src, sent)
+                best = _authored(person, hit, topical, shares)
                 if best:
                     wrote.add(person)
             entry = ranked.setdefault(person, {"name": person, "score": 0.0, "projects": [], "citations": [],
