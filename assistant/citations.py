@@ -12,7 +12,7 @@ MARK = re.compile(rf"\[({_ITEM}(?:\s*,\s*{_ITEM})*)\]")
 MAX_RANGE = 20  # a "range" longer than this is not a citation; its ends are checked as plain numbers
 _LEADING_MARKS = re.compile(rf"^((?:{MARK.pattern}\s*)+)")
 _VERDICTS = ("no record", "related work, not a confirmed match", "no, we have no record", "no, there is no record", "yes —", "yes -", "closest work",
-             "closest, not a match", "people:", "sources", "note:")
+             "closest, not a match", "also related, not a confirmed match", "people:", "sources", "note:")
 
 
 def split_sentences(text: str) -> list[str]:

@@ -28,6 +28,7 @@ from assistant.store import Store, describe_store
 log = logging.getLogger(__name__)
 
 History = list[Turn] | list[str] | list[dict] | None
+ALSO_RELATED = 2  # related work shown apart under a "yes"
 
 
 def _turns(history: History) -> list[Turn]:
@@ -193,11 +194,11 @@ class Engine:
         t1 = time.perf_counter()
         timings["retrieval_ms"] = (t1 - t0) * 1000
 
-        verdict, matches, closest, judged = self._decide(query, projects)
+        verdict, matches, others, judged = self._decide(query, projects)
         if query.listed:
             listed = [p for p in projects if p.key in query.listed]
             if listed:
-                verdict, matches, closest = "yes", listed[: max(self.settings.max_projects, 10)], []
+                verdict, matches, others = "yes", listed[: max(self.settings.max_projects, 10)], []
         if llm_wanted and self.settings.llm_judge and verdict != "no":
             verdict, matches = self._llm_judge(query, verdict, matches, judged, notices)
         if recent and verdict == "yes" and judged:
@@ -214,9 +215,9 @@ class Engine:
         missing = judged[0].missing if judged and verdict == "no" else None
         if missing:  # words no document has are said so; the others are only absent from the closest work
             missing = [(t, self.terms.df(t) == 0) for t in missing]
-        shown_ids = [d.id for h in matches + closest for d in self._members(h, groups)]
+        shown_ids = [d.id for h in matches + others for d in self._members(h, groups)]
         allowed = self.store.committed(shown_ids, groups)  # one read of the records for the whole answer
-        answer = compose(question, matches, closest, lambda h: self.project_docs(h, groups, allowed), self.terms.idf,
+        answer = compose(question, matches, others, lambda h: self.project_docs(h, groups, allowed), self.terms.idf,
                          recent=recent, missing=missing, verdict=verdict,
                          opening=lambda h: self._opening(self.project_docs(h, groups, allowed)))
         answer.standalone_question = resolved.standalone
@@ -269,7 +270,8 @@ class Engine:
         return Resolved(resolved.standalone, True, [], None, topic=question)
 
     def _decide(self, query: Query, projects: list[ProjectHit]):
-        """The verdict, and the projects to show: matches ("yes"), related work, or the closest ("no").
+        """The verdict, the projects to show, and those shown apart: under a "yes", related work that is not
+        confirmed; under a "no", the closest work.
 
         Every question is judged, follow-ups included: a follow-up's candidates are the projects in focus,
         judged on the conversation's topic."""
@@ -284,10 +286,20 @@ class Engine:
         floor = self.judge.model.yes if verdict == "yes" and not listing else self.judge.model.related
         chosen = [j.project for j in judged if j.p >= floor]
         # A roster or spreadsheet that lists many projects is supporting evidence, not a project of its own.
-        real = [p for p in chosen if not all(d.document.doc_type == "spreadsheet" for d in p.docs)]
+        def table(p: ProjectHit) -> bool:
+            return all(d.document.doc_type == "spreadsheet" for d in p.docs)
+
+        real = [p for p in chosen if not table(p)]
+        if not real and verdict == "yes":  # a roster row confirms the work: the project it belongs to is shown
+            real = [j.project for j in judged if j.p >= self.judge.model.related and not table(j.project)][:1]
         most = 2 * self.settings.max_projects if listing else self.settings.max_projects if verdict == "yes" else 3
         chosen = (real or chosen)[:most]
-        return verdict, chosen, [], judged
+        # Under a firm "yes", the related band is still shown, apart and labelled as not confirmed: the
+        # judge's order among close candidates is the least reliable thing it says.
+        also = [] if listing or verdict != "yes" else [
+            j.project for j in judged if self.judge.model.related <= j.p < floor and j.project not in chosen
+            and not table(j.project)][:ALSO_RELATED]
+        return verdict, chosen, also, judged
 
     def _condense(self, question: str, turns: list[Turn], resolved, notices: list[str]):
         """With an LLM: the follow-up rewritten as a standalone question (the history-aware pattern), which

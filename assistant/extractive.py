@@ -14,12 +14,15 @@ from assistant.terms import INJECTION, NEGATION, key_terms
 from ingest.people import ROLE_WORDS
 
 RELATED = "Related work, not a confirmed match: we have no record of exactly this. Check the sources."
+ALSO = "Also related, not a confirmed match:"
+CLOSEST = "Closest work, not a match:"
 
 
 LEAD_Q = re.compile(r"\b(led|lead|leads|leading|ran|managed|manager|in charge|head(ed)?|owner|owned)\b", re.I)
 ASKED_ROLE = re.compile(r"\b(" + ROLE_WORDS + r")\b", re.I)
 # "Who has written about X?": the authors of the documents that match are the answer.
 WROTE_Q = re.compile(r"\b(wrote|written|writes|writing|authors?|authored|blogged|posted)\b", re.I)
+POINTER = re.compile(r"\b(that|this|the|which|other|first|second|third|last|same)\s+ones?\b", re.I)
 LEAD_ROLE = re.compile(r"\b(lead|led|manager|owner|head|director|principal|in charge)\b", re.I)
 
 
@@ -158,13 +161,14 @@ def _header(pm: ProjectMatch) -> str:
     return f"{head} ({pm.period})" if pm.period else head
 
 
-def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit], project_docs, weight,
+def compose(question: str, matches: list[ProjectHit], others: list[ProjectHit], project_docs, weight,
             recent: bool = False, missing: list[tuple[str, bool]] | None = None, verdict: str = "yes", opening=None) -> Answer:
     """Write the answer. `project_docs(hit)` gives all documents of a project; `weight(term)` its IDF;
     `opening(hit)`, when given, the (Source, sentence) that opens the project's main document.
 
     `verdict` "related": the projects are shown with their evidence, under a line that says they are
-    related work, not a confirmed match."""
+    related work, not a confirmed match. `others` are shown apart, one sentence each: under a "yes", as related
+    work not confirmed; under a "no", as the closest work."""
     citer = Citer()
     lines: list[str] = []
     answer = Answer(question=question)
@@ -193,23 +197,30 @@ def compose(question: str, matches: list[ProjectHit], closest: list[ProjectHit],
                 lines.append(f"- Outcome: {outcome[1]} [{num}]")
             if pm.people:
                 lines.append(f"People: {_who(pm)}")
+        if not related and others:
+            _list_apart(question, others, project_docs, weight, citer, lines, answer.also, ALSO)
     else:
         answer.abstained = True
         gap = _gap(missing or [])
         lines.append(f"No, we have no record of that{gap}.")
-        if closest:
-            lines.append("")
-            lines.append("Closest work, not a match:")
-            for hit in closest:
-                pm = project_match(hit, project_docs(hit), False)
-                quoted = best_sentences(question, hit, weight, n=1)
-                pm.citations = [citer.cite(src, sent) for src, sent in quoted]
-                answer.closest.append(pm)
-                text = f" {quoted[0][1]} [{pm.citations[0]}]" if quoted else ""
-                lines.append(f"- {_header(pm)}:{text}")
+        if others:
+            _list_apart(question, others, project_docs, weight, citer, lines, answer.closest, CLOSEST)
     answer.answer = "\n".join(lines)
     answer.citations = citer.citations
     return answer
+
+
+def _list_apart(question, hits, project_docs, weight, citer: Citer, lines: list[str], into: list, title: str) -> None:
+    """Work that is not a match, under its own line: one cited sentence each."""
+    lines.append("")
+    lines.append(title)
+    for hit in hits:
+        pm = project_match(hit, project_docs(hit), False)
+        quoted = best_sentences(question, hit, weight, n=1)
+        pm.citations = [citer.cite(src, sent) for src, sent in quoted]
+        into.append(pm)
+        text = f" {quoted[0][1]} [{pm.citations[0]}]" if quoted else ""
+        lines.append(f"- {_header(pm)}:{text}")
 
 
 def _gap(missing: list[tuple[str, bool]]) -> str:
@@ -252,7 +263,9 @@ def _authored(person: str, hit: ProjectHit, topical, shares: dict[str, float]) -
 def _compose_people(question, matches, project_docs, weight, citer: Citer, answer: Answer) -> Answer:
     """"Who has done X?": people ranked by evidence that ties them to X (a sentence, else a passage, that names
     both the person and the topic), a stated role counting more; each comes with that cited sentence."""
-    terms = {_stem(t): weight(t) for t in key_terms(question) if not LEAD_Q.fullmatch(t) and not WROTE_Q.fullmatch(t)}
+    pointer = {"one", "ones"} if POINTER.search(question) else set()  # "that one" points, it is no topic
+    terms = {_stem(t): weight(t) for t in key_terms(question)
+             if not LEAD_Q.fullmatch(t) and not WROTE_Q.fullmatch(t) and t.lower() not in pointer}
     writers = bool(WROTE_Q.search(question))
     wrote: set[str] = set()
     total = sum(terms.values()) or 1.0
@@ -296,6 +309,12 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
                 entry["tie"] = max(entry["tie"], best[0])
                 entry["score"] += best[0] * (1.5 if entry["role"] else 1.0) + hit.score / (1 + 0.2 * rank)
                 entry["citations"].append((citer.cite(best[1], best[2]), best[2]))
+            elif person in hit.team and not terms and not entry["fallback"]:
+                # "Who led that one?" asks about the project itself, and the registry puts them on its team.
+                quoted = best_sentences(question, hit, weight, n=1)
+                entry["fallback"] = quoted[0] if quoted else None
+                entry["tie"] = max(entry["tie"], 0.5)
+                entry["score"] += 0.5 * (1.5 if entry["role"] else 1.0) + hit.score / (1 + 0.2 * rank)
             elif (person in pm.people or person in hit.team) and not entry["fallback"]:
                 # Only the document's metadata names them (an author, a team list): the weakest tie.
                 quoted = best_sentences(question, hit, weight, n=1)
@@ -319,6 +338,9 @@ def _compose_people(question, matches, project_docs, weight, citer: Citer, answe
             e["lead"] = bool(e["role"] and LEAD_ROLE.search(e["role"])) or any(
                 _is_lead(e["name"], sent) for _, sent in e["citations"])
         leads = [e for e in ranked.values() if e["lead"]]
+        # A registry's team is who worked for us: a lead named only in the documents (a client's director) yields.
+        registered = {p for hit in matches for p in hit.team}
+        leads = [e for e in leads if e["name"] in registered] or leads
         if leads:
             ranked = {e["name"]: e for e in leads}
     people = sorted(ranked.values(), key=lambda e: -e["score"])[:8]

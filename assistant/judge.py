@@ -34,7 +34,8 @@ MODEL_FILE = Path(__file__).with_name("judge_model.json")
 FEATURES = (
     "sim_mean3",  # mean cosine of its three best passages, a missing one counting 0 (several matching passages
                   # count more), over at most as many passages as its documents have (a short one is not penalised)
-    "inv_rank",   # 1 / (1 + its position among the candidates, by fused retrieval score)
+    "rel_score",  # its fused retrieval score over the best candidate's: how far behind, not only in what place
+                  # (it replaced the rank, 1 / (1 + position), once fusion kept the scores' spacing)
     "coverage",   # IDF-weighted share of the question's key terms asserted in its best passages
     "names",      # share of the question's names (clients, products) found in its documents; 1 when none
     "top_term",   # the question's rarest key term is asserted in its best passages
@@ -135,6 +136,7 @@ class Judge:
             f = {
                 "sim_mean3": sum(dense[:3]) / min(3, max(1, sum(d.document.chunk_count for d in p.docs))) if dense else 0.0,
                 "inv_rank": 1.0 / (1 + i),
+                "rel_score": p.score / projects[0].score if projects[0].score > 0 else 0.0,
                 "coverage": ev.coverage,
                 "names": ev.names,
                 "top_term": float(ev.top_term_present),

@@ -198,6 +198,7 @@ def answer_with_fallback(llm, standalone: str, matches, fallback):
         text = f"{verdict}\n\n{text}"
     fallback.answer = text
     fallback.answerer = "llm"
+    fallback.also = []  # the model answers from the matches only
     fallback.citations = [c for c in citations if c.n in used]
     for p, pm in zip(matches, fallback.projects):  # per-project evidence in the LLM answer's numbering
         own = {s.chunk.id for s in p.sources}

@@ -200,6 +200,7 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     projects: list[ProjectMatch] = Field(default_factory=list)  # matches
     closest: list[ProjectMatch] = Field(default_factory=list)  # shown when abstaining: not a match
+    also: list[ProjectMatch] = Field(default_factory=list)  # shown under a "yes": related, not confirmed
     people: list[dict] = Field(default_factory=list)  # expertise answers: name, evidence
     uncited_sentences: list[str] = Field(default_factory=list)
     removed_citations: list[int] = Field(default_factory=list)

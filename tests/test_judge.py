@@ -84,8 +84,10 @@ def test_rank_and_similarity_features(terms):
     judge = Judge(terms, JudgeModel.prior())
     a = project("ParkPass", [source(PARK, PERMITS, dense=0.7, lexical_rank=0)])
     b = project("PocketTeller", [source(BANK, BANKING, dense=0.4, lexical_rank=None)])
+    b.score = 0.4 * a.score
     fa, fb = [f for f, _ in judge.features(understand("online permits?"), [a, b])]
     assert (fa["inv_rank"], fb["inv_rank"]) == (1.0, 0.5)
+    assert (fa["rel_score"], fb["rel_score"]) == (1.0, pytest.approx(0.4))  # how far behind, not only where
     # One passage each, of documents that have no more: not penalised for lacking a second and third.
     assert fa["sim_mean3"] == pytest.approx(0.7) and fb["sim_mean3"] == pytest.approx(0.4)
     assert fa["sim"] == pytest.approx(0.7)
@@ -195,7 +197,7 @@ def test_fit_is_deterministic_and_weighs_each_corpus_the_same():
                 good = answerable and r == 0
                 f = {k: float(rng.random()) for k in FEATURES}
                 f["coverage"] = 0.8 + 0.2 * rng.random() if good else 0.5 * rng.random()
-                f["inv_rank"] = 1.0 / (1 + r)
+                f["rel_score"] = 1.0 / (1 + r)
                 cands.append({"features": f, "label": int(good)})
             qs.append({"corpus": corpus, "answerable": answerable, "kind": "direct" if answerable else "none",
                        "candidates": cands})
@@ -203,8 +205,8 @@ def test_fit_is_deterministic_and_weighs_each_corpus_the_same():
     assert a == b
     assert a["meta"]["corpora"] == ["big", "small"] and a["meta"]["questions"] == 75
     m = JudgeModel.from_dict(a)
-    hi = dict.fromkeys(FEATURES, 0.5) | {"coverage": 0.95, "inv_rank": 1.0}
-    lo = dict.fromkeys(FEATURES, 0.5) | {"coverage": 0.05, "inv_rank": 1.0}
+    hi = dict.fromkeys(FEATURES, 0.5) | {"coverage": 0.95, "rel_score": 1.0}
+    lo = dict.fromkeys(FEATURES, 0.5) | {"coverage": 0.05, "rel_score": 1.0}
     assert m.probability([hi])[0] > m.probability([lo])[0]
 
 
@@ -236,3 +238,18 @@ def test_a_newer_match_that_is_not_what_the_question_names_does_not_lead(terms):
     cites = doc("bank-proposal.md", "Proposal: PocketTeller", "Cedar Valley Credit Union")
     bank = project("PocketTeller", [source(cites, BANKING + " Like ParkPass, it takes card payments.")])
     assert terms.names_about(q, park) == 1.0 and terms.names_about(q, bank) == 0.0
+
+
+def test_fusion_keeps_how_far_apart_the_scores_are():
+    from assistant.retrieval import FUSED_SCALE, fuse
+
+    a, b, c = (doc(f"{n}.md", n) for n in "abc")
+    both = source(a, PERMITS, dense=0.65, lexical_rank=0)
+    both.lexical = 9.0
+    close = source(b, PERMITS, dense=0.64, lexical_rank=None)  # lexical search missed it: that half adds nothing
+    far = source(c, PERMITS, dense=0.30, lexical_rank=1)
+    far.lexical = 1.0
+    fuse([both, close, far])
+    assert both.score == pytest.approx(FUSED_SCALE)  # first in both lists
+    assert close.score == pytest.approx(FUSED_SCALE * 0.5 * (0.34 / 0.35))  # a hair behind in meaning
+    assert far.score == pytest.approx(0.0)  # last in both

@@ -121,10 +121,12 @@ def render_notice(answer: Answer) -> None:
         st.warning(md_escape(answer.notice), icon=":material/warning:")
 
 
-def render_projects(projects: list[ProjectMatch], closest: bool = False, related: bool = False) -> None:
+def render_projects(projects: list[ProjectMatch], closest: bool = False, related: bool = False,
+                    also: bool = False) -> None:
     if not projects:
         return
-    st.markdown("**Closest work — not a match**" if closest else "**Related work**" if related else "**Matching projects**")
+    st.markdown("**Closest work — not a match**" if closest else "**Also related — not confirmed**" if also
+                else "**Related work**" if related else "**Matching projects**")
     cols = st.columns(3)
     for i, pm in enumerate(projects):
         with cols[i % len(cols)]:

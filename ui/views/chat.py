@@ -135,6 +135,7 @@ def render_answer(turn: Turn, index: int, body: bool = True) -> None:
         st.markdown(ui.answer_markdown(a.answer))
     ui.render_notice(a)
     ui.render_projects(a.projects, related=a.verdict == "related")
+    ui.render_projects(a.also, also=True)
     ui.render_projects(a.closest, closest=True)
     ui.render_citations(a.citations, a.standalone_question or turn.question, key, _original)
     if a.projects and not a.abstained:
