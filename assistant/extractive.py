@@ -137,11 +137,16 @@ def _yes_line(matches: list[ProjectHit]) -> str:
     return f"Yes — {' and '.join(parts)} match{'es' if len(matches) == 1 else ''}."
 
 
-def _outcome(hit: ProjectHit, quoted: set[str]) -> tuple[Source, str] | None:
-    """One sentence of the project's evidence that states a measured result, if any does."""
+def _said(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
+
+
+def _outcome(hit: ProjectHit, quoted: set[str], said: set[str] = frozenset()) -> tuple[Source, str] | None:
+    """One sentence of the project's evidence that states a measured result, if any does (and none the answer
+    quoted already)."""
     for src in hit.sources[:6]:
         for sent in _sentences(src):
-            if sent not in quoted and _RESULT.search(sent) and not NEGATION.search(sent) and not INJECTION.search(sent):
+            if sent not in quoted and _said(sent) not in said and _RESULT.search(sent) and not NEGATION.search(sent) and not INJECTION.search(sent):
                 return src, sent
     return None
 
@@ -179,19 +184,25 @@ def compose(question: str, matches: list[ProjectHit], others: list[ProjectHit], 
         return _compose_people(question, matches, project_docs, weight, citer, answer)
     if matches:
         lines.append(RELATED if related else _yes_line(matches))
+        said: set[str] = set()  # sentences quoted already: a report that repeats a project page says it once
         for hit in matches:
             pm = project_match(hit, project_docs(hit), not related)
             quoted = best_sentences(question, hit, weight, n=2, recent=recent)
+            if any(_said(sent) in said for _, sent in quoted):
+                more = best_sentences(question, hit, weight, n=6, recent=recent)
+                quoted = [q for q in more if _said(q[1]) not in said][:2] or quoted[:1]
             first = opening(hit) if opening and not recent else None
-            if first and all(first[1] != sent for _, sent in quoted):  # what was done, in the project's own words
-                quoted = [first, *quoted[:1]]
+            if first and _said(first[1]) not in said and all(first[1] != sent for _, sent in quoted):
+                quoted = [first, *quoted[:1]]  # what was done, in the project's own words
+            said |= {_said(sent) for _, sent in quoted}
             pm.citations = [citer.cite(src, sent) for src, sent in quoted]
             answer.projects.append(pm)
             lines.append("")
             lines.append(_header(pm))
             for (src, sent), num in zip(quoted, pm.citations):
                 lines.append(f"- {sent} [{num}]")
-            if outcome := _outcome(hit, {sent for _, sent in quoted}):
+            if outcome := _outcome(hit, {sent for _, sent in quoted}, said):
+                said.add(_said(outcome[1]))
                 num = citer.cite(*outcome)
                 pm.citations.append(num)
                 lines.append(f"- Outcome: {outcome[1]} [{num}]")
@@ -243,14 +254,14 @@ def _author_shares(hit: ProjectHit) -> dict[str, float]:
     """Per matching document, the weight of one of its authors (the people only its metadata names): one of
     many authors (a round-up post) is less tied to the topic than a sole one."""
     return {d.document.id: max(1, sum(not any(_names_person(q, s.chunk.text) for s in d.sources)
-                                      for q in d.document.people)) ** -0.5 for d in hit.docs}
+                                      for q in d.document.authors)) ** -0.5 for d in hit.docs}
 
 
 def _authored(person: str, hit: ProjectHit, topical, shares: dict[str, float]) -> tuple[float, Source, str] | None:
-    """The most topical sentence of a matching document whose metadata names `person`, with its score."""
+    """The most topical sentence of a matching document `person` wrote, with its score."""
     best = None
     for d in hit.docs:
-        if person not in d.document.people:
+        if person not in d.document.authors:  # an addressee did not write it
             continue
         for src in d.sources:
             for sent in _sentences(src):

@@ -28,7 +28,9 @@ class Document(BaseModel):
     date: str | None = None  # ISO date most descriptive of the document
     project: str | None = None
     client: str | None = None
-    people: list[str] = Field(default_factory=list)  # full names only
+    people: list[str] = Field(default_factory=list)  # full names of people tied to the work (ingest.people)
+    authors: list[str] = Field(default_factory=list)  # of those, who wrote it (byline, front matter, sender)
+    mentioned: list[str] = Field(default_factory=list)  # full names the text names without tying them to the work
     roles: dict[str, str] = Field(default_factory=dict)  # person -> the role the text states ("product owner")
     evidence: dict[str, str] = Field(default_factory=dict)  # person -> the sentence that names them
     things: list[str] = Field(default_factory=list)  # names of what it is about ("login.gov"), most mentioned first

@@ -19,7 +19,7 @@ from ingest.claims import work_claims
 from ingest.parsers import Block, Parsed, clean
 from ingest.people import read_names
 
-DESCRIBER = 8  # bump when what describe() extracts changes: stored documents are then described again
+DESCRIBER = 11  # bump when what describe() extracts changes: stored documents are then described again
 SUMMARY_CHARS = 300
 SCAN_BLOCKS = 60  # text patterns are looked for near the start, where front-page facts live
 
@@ -30,7 +30,9 @@ class Meta:
     date: str | None = None
     project: str | None = None
     client: str | None = None
-    people: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)  # tied to the work: wrote it, addressed by it, role stated
+    authors: list[str] = field(default_factory=list)  # of those, who wrote it
+    mentioned: list[str] = field(default_factory=list)  # named by the text, not tied to the work
     roles: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
     things: list[str] = field(default_factory=list)
@@ -306,12 +308,16 @@ def describe(parsed: Parsed, fmt: str, source: str) -> Meta:
         folder_project(source, client),
     ))
 
-    authors = _author_values(_first(front.get("authors"), front.get("author"), front.get("people")))
+    # A byline is the publishing name for the authors line ("byline", or a site's own "byline_…" field).
+    byline = next((v for k, v in front.items() if str(k).lower().startswith("byline") and v), None)
+    authors = _author_values(_first(front.get("authors"), front.get("author"), front.get("people"), byline))
     authors += _author_values(props.get("authors"))
     for b in opening:
         if (m := _BYLINE.match(b.text)) and not b.heading:
             authors += re.split(r"\s*(?:,|;|&|\band\b)\s*", m.group(1))
-    addressed = [n for n, _ in email.get("from", []) + email.get("to", []) if n] if email else []
+    # An e-mail's sender wrote it; its recipients are addressed by it.
+    authors += [n for n, _ in email.get("from", []) if n] if email else []
+    addressed = [n for n, _ in email.get("to", []) if n] if email else []
     found, things = read_names([b.text for b in blocks if not b.table], authors, addressed, orgs=[client or ""])
 
     tags = _tags(_first(front.get("tags"), front.get("tag"), email and email.get("keywords"), props.get("keywords")))
@@ -320,9 +326,12 @@ def describe(parsed: Parsed, fmt: str, source: str) -> Meta:
         date=date,
         project=project,
         client=client,
-        people=[p.name for p in found][:30],
-        roles={p.name: p.role for p in found if p.role},
-        evidence={p.name: p.evidence for p in found if p.evidence},
+        # Only people the document ties to its work are its people; the others it merely names.
+        people=[p.name for p in found if p.tie][:30],
+        authors=[p.name for p in found if p.tie == "wrote"][:30],
+        mentioned=[p.name for p in found if not p.tie][:30],
+        roles={p.name: p.role for p in found if p.role and p.tie},
+        evidence={p.name: p.evidence for p in found if p.evidence and p.tie},
         things=things,
         claims=work_claims([b.text for b in blocks if not b.table and not b.heading]),
         tags=tags,

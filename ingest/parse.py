@@ -51,6 +51,8 @@ def _parse(path: Path, source: str, settings: Settings) -> tuple[Document, list[
         project=meta.project,
         client=meta.client,
         people=meta.people,
+        authors=meta.authors,
+        mentioned=meta.mentioned,
         roles=meta.roles,
         evidence=meta.evidence,
         things=meta.things,

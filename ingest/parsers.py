@@ -305,7 +305,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     return {}, text
 
 
-_LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)  # Jekyll/Liquid template tags: markup, not content
+# Jekyll/Liquid template tags and kramdown attribute lists ("[link](url){:target="_blank"}"): markup, not content.
+_LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}|\{:[^}\n]*\}", re.S)
 
 
 def parse_md(c: Checked) -> Parsed:

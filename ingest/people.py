@@ -6,6 +6,13 @@ name in the document that starts with it ("Jessica" -> "Jessica Marine"), or is 
 and e-mail display names are kept when they are names; a handle or slug ("vdavez", "jane-doe") is kept only
 when the document's own text spells the name out. Precision comes first: a made-up colleague sent to a client
 is worse than a missing one.
+
+Each person carries how the document ties them to its work (`Person.tie`): they wrote it (an author, a byline,
+the e-mail's sender), it was addressed to them, the text states their role ("Jane Doe, tech lead"), or lists
+them beside someone so tied ("Jane Doe and Omar Haddad ran the planning week"). A name
+the text only mentions ("said Secretary of Education Betsy DeVos", "requires Adobe Acrobat", a photo credit)
+has no tie: it is kept apart as mentioned, and no project card, people list or "who has done X?" answer
+offers it as someone who did the work.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ class Person:
     name: str
     role: str | None = None
     evidence: str = ""  # the sentence that names them (and their role, when one is stated)
+    tie: str = ""  # "wrote", "addressed", "role" or "listed": how the document ties them to the work; "" = mentioned
 
 
 _nlp = None
@@ -80,6 +88,8 @@ def _lower_words(text: str) -> set[str]:
 
 def full_name(span: str, lower: set[str]) -> str | None:
     """'Jessica  Marine' -> 'Jessica Marine'; None unless 2-4 capitalised words that are not ordinary words here."""
+    # A name does not run across a line break: "Nora Fitzgerald\nHalvorsen team: ..." is Nora Fitzgerald.
+    span = span.strip().split("\n")[0]
     span = _TITLE.sub("", re.sub(r"\s+", " ", span).strip(" \t\"'“”‘’.,;:()[]"))
     span = re.sub(r"['’]s$", "", span)
     words = span.split()
@@ -155,7 +165,8 @@ def _role_near(name: str, sentence: str) -> str | None:
 
 
 def people_in(texts: list[str], authors: list[str] = (), addressed: list[str] = ()) -> list[Person]:
-    """Everyone `texts` (the document's paragraphs, in order) name, then authors and e-mail names that are names."""
+    """Everyone `texts` (the document's paragraphs, in order) name, then authors and e-mail recipients that are
+    names, each with its tie (`Person.tie`)."""
     return read_names(texts, authors, addressed)[0]
 
 
@@ -225,7 +236,7 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
             if name:
                 p = found.setdefault(name, Person(name=name, evidence=sentence))
                 if not p.role and (role := _role_near(name, sentence)):
-                    p.role, p.evidence = role, sentence
+                    p.role, p.evidence, p.tie = role, sentence, "role"
             elif re.fullmatch(r"[A-Z][a-z]+", ent.text.strip()):
                 firsts.append((ent.text.strip(), sentence))
     full = list(found)
@@ -234,11 +245,16 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
         if len(owners) == 1:
             p = found[owners.pop()]
             if not p.role and (role := _role_near(first, sentence)):
-                p.role, p.evidence = role, sentence
-    for raw in [*authors, *addressed]:
-        name = resolve_handle(str(raw), full) if raw else None
-        if name and name not in found:
-            found[name] = Person(name=name)
+                p.role, p.evidence, p.tie = role, sentence, "role"
+    for tie, names in (("wrote", authors), ("addressed", addressed)):
+        for raw in names:
+            name = resolve_handle(str(raw), full) if raw else None
+            if not name:
+                continue
+            p = found.setdefault(name, Person(name=name))
+            if tie == "wrote" or not p.tie:  # writing it is the strongest tie; a stated role stays beside it
+                p.tie = tie
+    _join_lists(found, body)
     # A "person" whose name sits inside an organisation's or place's name, or starts as one does ("Larkspur
     # Rewards" beside "Larkspur Home & Garden", "Oracle Xstore" beside "Oracle"), is part of that name.
     # The small model tags some people as organisations ("Priya Raman's team"): an entity that starts with a
@@ -254,6 +270,27 @@ def read_names(texts: list[str], authors: list[str] = (), addressed: list[str] =
             del found[name]
     named = sorted((v for v in things.values() if v[0] >= 2), key=lambda v: -v[0])
     return list(found.values()), [v[1] for v in named[:MOST_THINGS]]
+
+
+# Between two names of one list: "A, B", "A and B", "A (tech lead), B", "A & B".
+_LIST_SEP = r"(?:\s*\([^()\n]{0,60}\))?\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)"
+
+
+def _join_lists(found: dict[str, Person], body: str) -> None:
+    """A name listed beside a colleague's ("Jane Doe and Omar Haddad ran the planning week", "Team: Priya Raman
+    (engagement manager), Marcus Oyelaran, ...") is on the work with them: it takes the tie "listed", and a list
+    passes it on along its names."""
+    changed = True
+    while changed:
+        changed = False
+        tied = [n for n, p in found.items() if p.tie]
+        for name, p in found.items():
+            if p.tie:
+                continue
+            a = re.escape(name)
+            if any(re.search(re.escape(t) + _LIST_SEP + a + r"\b", body) or re.search(a + _LIST_SEP + re.escape(t), body)
+                   for t in tied if t in body):
+                p.tie, changed = "listed", True
 
 
 # "a Starter Kit", "the Digital Playbook", "the GI Bill Statement of Benefits": two capitalised words right after

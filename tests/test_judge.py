@@ -184,6 +184,20 @@ def test_composer_never_quotes_a_negated_sentence(terms):
     assert all("out of scope" not in c.snippet for c in a.citations)
 
 
+def test_composer_says_a_repeated_sentence_once(terms):
+    """A report that repeats a project page's sentences is a second match; its quotes are the ones the page did
+    not already give."""
+    report = doc("report.md", "ParkPass in the annual report", "City of Maple Falls")
+    extra = "In its first year the permit system took 4,000 bookings for shelters and fields."
+    page = project("ParkPass", [source(PARK, PERMITS)], "City of Maple Falls")
+    again = project("ParkPass in the annual report", [source(report, PERMITS + " " + extra)], "City of Maple Falls")
+    a = compose("Have we built an online permit system?", [page, again], [], lambda h: [h.docs[0].document],
+                terms.idf)
+    quoted = [c.snippet for c in a.citations]
+    assert len(quoted) == len(set(quoted)), a.answer
+    assert a.projects[1].citations and extra in [a.citations[n - 1].snippet for n in a.projects[1].citations]
+
+
 def test_fit_is_deterministic_and_weighs_each_corpus_the_same():
     from evals.train_judge import fit
 

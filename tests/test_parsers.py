@@ -139,8 +139,9 @@ def test_html_head_metadata_and_sections():
     doc, chunks = parse("posts/2014-05-09-a-few-notes-on-notalone-gov.html")
     assert doc.format == "html" and doc.title == "A few notes on NotAlone.gov"
     assert doc.date == "2014-05-09"
-    # Front-matter handles and first names are not people; the full name the text gives is.
-    assert doc.people == ["Mike Bracken"]
+    # Front-matter handles and first names are not people. The one full name the text gives is a man it
+    # quotes ("as Mike Bracken says"): named, not tied to the work.
+    assert doc.people == [] and doc.mentioned == ["Mike Bracken"]
     assert "culture" in doc.tags
     assert any(c.heading == "User-centered iterative design" for c in chunks)
     assert doc.summary.startswith("At the end of April, Vice President Biden")
@@ -238,6 +239,7 @@ def test_eml_header_parsing(tmp_path):
     assert doc.project == "Apollo"
     assert doc.doc_type == "status_update"
     assert doc.people == ["Jane Doe", "John Roe"]
+    assert doc.authors == ["Jane Doe"]  # the sender wrote it; a recipient did not
     assert doc.summary == "The Apollo pilot went live on Monday for three field offices."
     text = "\n".join(c.text for c in chunks)
     assert "Risks: data migration slips if the vendor is late." in text  # text attachment included
@@ -277,6 +279,22 @@ def test_front_matter_parsing(tmp_path):
     assert doc.tags == ["permits", "cloud"] and doc.doc_type == "case_study"
     assert "doc_type" not in "".join(c.text for c in chunks)
     assert chunks[0].heading == "Overview"
+
+
+def test_a_byline_writes_and_a_quoted_official_is_only_mentioned(tmp_path):
+    """A byline field names the authors; an official the post quotes is named, not one of its people; a
+    kramdown attribute list is markup, not text."""
+    path = tmp_path / "post.md"
+    path.write_text(
+        '---\ntitle: "Benefits, in one sitting"\nbyline_str: "Ann Lee, Bo Chan and Cy Diaz"\n---\n'
+        "We rebuilt the benefits form with the state's caseworkers.\n\n"
+        "“Families finish in one sitting now,” said Maria Ortez, the state’s secretary of human services.\n\n"
+        'Read the [evaluation](https://example.org/eval){:target="_blank"} for the numbers.\n')
+    doc, chunks = parse_file(path, "posts/benefits.md", Settings())
+    assert doc.authors == ["Ann Lee", "Bo Chan", "Cy Diaz"] and doc.people == doc.authors
+    assert doc.mentioned == ["Maria Ortez"] and "Maria Ortez" not in doc.roles
+    text = "\n".join(c.text for c in chunks)
+    assert "evaluation" in text and "{:" not in text and "_blank" not in text
 
 
 def test_malformed_front_matter_is_still_removed(tmp_path):

@@ -15,6 +15,7 @@ from ingest.people import full_name, people_in, read_names, resolve_handle
     ("Vendor Info", {"vendor", "info"}, None),  # ordinary words of the same document
     ("The Department", set(), None),
     ("Jane D.", set(), None),
+    ("Nora Fitzgerald\nHalvorsen", set(), "Nora Fitzgerald"),  # a slide's next line is not her surname
     ("dir=\"ltr\">We're", set(), None),
 ])
 def test_full_name(span, lower, want):
@@ -48,6 +49,22 @@ def test_people_in_joins_first_names_and_reads_roles():
     assert found["Jessica Marine"].evidence.startswith("Jessica Marine, the product owner")
     assert found["Omar Haddad"].role == "tech lead"
     assert found["Priya Raman"].role == "designer"
+
+
+def test_each_person_carries_how_the_document_ties_them_to_the_work():
+    """An author, an addressee and a stated role tie a person to the work; a name the text only mentions (an
+    official quoted, a product the recogniser takes for a name) does not."""
+    texts = [
+        "Omar Haddad, tech lead, moved the permit forms online in March.",
+        "Omar Haddad and Sam Roe ran the training for clerks.",  # listed beside a colleague
+        "“It saves families a trip,” said Governor Maria Ortez at the launch.",
+        "The old form requires Adobe Acrobat to open.",
+    ]
+    found = {p.name: p for p in people_in(texts, authors=["Jessica Marine"], addressed=["Lee Chan"])}
+    assert found["Jessica Marine"].tie == "wrote" and found["Lee Chan"].tie == "addressed"
+    assert found["Omar Haddad"].tie == "role" and found["Sam Roe"].tie == "listed"
+    assert all(p.tie == "" for name, p in found.items() if name not in ("Jessica Marine", "Lee Chan", "Omar Haddad", "Sam Roe"))
+    assert found["Maria Ortez"].tie == ""
 
 
 def test_names_inside_an_organisation_are_not_people():
